@@ -1,0 +1,1 @@
+//! Configuration: raw YAML to validated config.
