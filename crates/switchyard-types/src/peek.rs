@@ -1,0 +1,165 @@
+//! Borrowed top-level view of a JSON request body, for the same-format fast path.
+//!
+//! The body is split into its top-level members without parsing their values: each value stays
+//! a borrowed [`RawValue`] slice of the input. Routing reads the few fields it needs (model,
+//! stream flag), and [`TopLevel::rewrite`] writes the body back with the model replaced and
+//! chosen members dropped or added, every other value byte for byte as the client sent it.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+/// Top-level members of a JSON object, in order, values unparsed.
+#[derive(Debug)]
+pub struct TopLevel<'a> {
+    members: Vec<(Cow<'a, str>, &'a RawValue)>,
+}
+
+impl<'a> TopLevel<'a> {
+    /// Splits `body` into members; errors when it is not a JSON object.
+    pub fn parse(body: &'a [u8]) -> Result<Self, serde_json::Error> {
+        serde_json::from_slice(body)
+    }
+
+    /// The raw value of a member.
+    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
+        self.members.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
+    }
+
+    /// Whether a member is present and not `null`.
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some_and(|v| v.get() != "null")
+    }
+
+    /// A member parsed as `T`; `Ok(None)` when absent or null.
+    pub fn field<T: Deserialize<'a>>(&self, key: &str) -> Result<Option<T>, serde_json::Error> {
+        match self.get(key) {
+            None => Ok(None),
+            Some(v) if v.get() == "null" => Ok(None),
+            Some(v) => serde_json::from_str(v.get()).map(Some),
+        }
+    }
+
+    /// Member names in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.members.iter().map(|(k, _)| k.as_ref())
+    }
+
+    /// Writes the object back: `model` replaced, members in `drop` left out, `add` appended
+    /// (each `(key, raw JSON)`), everything else byte for byte.
+    pub fn rewrite(&self, model: Option<&str>, drop: &[&str], add: &[(&str, &str)]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(
+            self.members
+                .iter()
+                .map(|(k, v)| k.len() + v.get().len() + 4)
+                .sum::<usize>()
+                + 64,
+        );
+        out.push(b'{');
+        let mut first = true;
+        let mut push_member = |out: &mut Vec<u8>, key: &str, value: &[u8]| {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            write_json_string(out, key);
+            out.push(b':');
+            out.extend_from_slice(value);
+        };
+        for (key, value) in &self.members {
+            let key = key.as_ref();
+            if drop.contains(&key) || add.iter().any(|(k, _)| *k == key) {
+                continue;
+            }
+            if key == "model" {
+                if let Some(model) = model {
+                    let mut quoted = Vec::with_capacity(model.len() + 2);
+                    write_json_string(&mut quoted, model);
+                    push_member(&mut out, key, &quoted);
+                    continue;
+                }
+            }
+            push_member(&mut out, key, value.get().as_bytes());
+        }
+        for (key, value) in add {
+            push_member(&mut out, key, value.as_bytes());
+        }
+        out.push(b'}');
+        out
+    }
+}
+
+/// Appends `s` as a JSON string literal.
+pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
+    // serde_json's escaping is the reference; strings here are short (keys, model names).
+    match serde_json::to_writer(&mut *out, s) {
+        Ok(()) => {}
+        Err(_) => out.extend_from_slice(b"\"\""),
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for TopLevel<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = TopLevel<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                    let value: &'de RawValue = map.next_value()?;
+                    members.push((key, value));
+                }
+                Ok(TopLevel { members })
+            }
+        }
+        deserializer.deserialize_map(V(std::marker::PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrite_keeps_every_other_byte() {
+        let body = br#"{"model":"alias","messages":[{"role":"user","content":"hi \u00e9"}],"future_field":{"x": [1, 2.50]},"stream":true}"#;
+        let top = TopLevel::parse(body).unwrap();
+        assert_eq!(
+            top.field::<String>("model").unwrap().as_deref(),
+            Some("alias")
+        );
+        assert_eq!(top.field::<bool>("stream").unwrap(), Some(true));
+        let out = top.rewrite(Some("gpt-4o"), &[], &[]);
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi \u00e9"}],"future_field":{"x": [1, 2.50]},"stream":true}"#
+        );
+    }
+
+    #[test]
+    fn rewrite_drops_and_adds() {
+        let body = br#"{"model":"a","seed":1,"stream_options":{"include_usage":false}}"#;
+        let top = TopLevel::parse(body).unwrap();
+        let out = top.rewrite(
+            None,
+            &["seed"],
+            &[("stream_options", r#"{"include_usage":true}"#)],
+        );
+        assert_eq!(
+            std::str::from_utf8(&out).unwrap(),
+            r#"{"model":"a","stream_options":{"include_usage":true}}"#
+        );
+    }
+
+    #[test]
+    fn non_object_is_an_error() {
+        assert!(TopLevel::parse(b"[1,2]").is_err());
+        assert!(TopLevel::parse(b"{\"model\":").is_err());
+    }
+}
