@@ -1,0 +1,112 @@
+use std::collections::HashMap;
+
+use super::*;
+
+fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+#[test]
+fn zero_config_serves_every_provider_with_a_key() {
+    let cfg = from_env(&env(&[
+        ("OPENAI_API_KEY", "sk-o"),
+        ("ANTHROPIC_API_KEY", "sk-a"),
+        ("DEEPSEEK_BASE_URL", "http://127.0.0.1:9/ds"),
+        ("DEEPSEEK_API_KEY", "sk-d"),
+    ]))
+    .unwrap();
+    let names: Vec<&str> = cfg.providers.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["openai", "anthropic", "deepseek"]);
+    assert_eq!(
+        cfg.provider("deepseek").unwrap().base_url,
+        "http://127.0.0.1:9/ds"
+    );
+    assert_eq!(
+        cfg.provider("openai").unwrap().base_url,
+        "https://api.openai.com/v1"
+    );
+    assert_eq!(cfg.server.listen.to_string(), "127.0.0.1:4000");
+    assert!(cfg.server.master_key.is_none());
+}
+
+#[test]
+fn full_config_parses_and_interpolates() {
+    let yaml = r#"
+version: 1
+server:
+  listen: 0.0.0.0:8080
+  master_key: ${MK}
+  body_limit: 2MiB
+  unsupported_params: reject
+timeouts: { connect: 2s, first_byte: 10s }
+providers:
+  - name: oai
+    kind: openai
+    api_key: ${OPENAI_KEY}
+  - name: claude
+    kind: anthropic
+    api_key: sk-ant
+models:
+  - name: smart
+    strategy: least_latency
+    deployments:
+      - provider: oai
+        model: gpt-4o
+        weight: 3
+        rpm: 100
+      - claude/claude-sonnet-4-5
+    fallbacks:
+      - model: cheap
+        on: [rate_limited, timeout]
+  - name: cheap
+    deployments: [oai/gpt-4o-mini]
+"#;
+    let cfg = load_str(yaml, &env(&[("MK", "master"), ("OPENAI_KEY", "sk-1")])).unwrap();
+    assert_eq!(cfg.server.master_key.as_ref().unwrap().expose(), "master");
+    assert_eq!(
+        format!("{:?}", cfg.server.master_key),
+        "Some(Secret([redacted]))"
+    );
+    assert_eq!(cfg.server.body_limit, 2 * 1024 * 1024);
+    assert_eq!(cfg.server.unsupported_params, ParamPolicy::Reject);
+    let smart = cfg.model("smart").unwrap();
+    assert_eq!(smart.strategy, Strategy::LeastLatency);
+    assert_eq!(smart.deployments[1].id, "claude/claude-sonnet-4-5");
+    assert_eq!(smart.deployments[0].timeouts.connect.as_secs(), 2);
+    assert_eq!(smart.fallbacks[0].on.len(), 2);
+}
+
+#[test]
+fn errors_name_the_field_path() {
+    let err = load_str(
+        "models:\n  - name: a\n    deployments:\n      - provider: nope\n        model: x\n",
+        &env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.starts_with("models[0].deployments[0].provider"),
+        "{err}"
+    );
+
+    let err = load_str("server:\n  listen: 1.2.3.4:1\n  colour: red\n", &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("server") && err.contains("colour"), "{err}");
+
+    let err = load_str("timeouts:\n  idle: soon\n", &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("timeouts.idle"), "{err}");
+
+    let err = load_str(
+        "providers: [{name: o, kind: openai, api_key: k}]\nmodels:\n  - name: a\n    deployments: [o/x]\n    fallbacks: [{model: ghost}]\n",
+        &env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.starts_with("models[0].fallbacks[0].model"), "{err}");
+}
