@@ -89,7 +89,7 @@ pub(crate) struct RawModel {
 #[serde(untagged)]
 pub(crate) enum RawDeployment {
     Short(String),
-    Full(RawDeploymentFull),
+    Full(Box<RawDeploymentFull>),
 }
 
 #[derive(Debug, Deserialize)]
