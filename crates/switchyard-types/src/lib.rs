@@ -7,7 +7,9 @@
 //!
 //! This crate holds data types and the SSE codec only: no tokio, no HTTP client.
 
+pub mod anthropic;
 pub mod error;
+pub mod gemini;
 pub mod openai;
 pub mod peek;
 pub mod sse;
