@@ -1,0 +1,586 @@
+//! The engine: resolve the model (rules, groups, `provider/model`), walk the candidates with
+//! retries, fallbacks and hedging under one deadline, and hand back a complete body or a live
+//! stream in the client's format, with a record of who served it.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use rand::Rng;
+use serde::Deserialize;
+use switchyard_config::Config;
+use switchyard_providers::{ErrorClass, Fault, UpstreamError};
+use switchyard_types::openai::Usage;
+use tokio::time::{sleep_until, Instant};
+
+use crate::attempt::{attempt, Deadlines, Started};
+use crate::budget::RetryBucket;
+use crate::deployment::Deployment;
+use crate::error::EngineError;
+use crate::live::LiveStream;
+use crate::report::{AttemptRecord, Served};
+use crate::request::{prepare, ChatInput, Ingress, Prepared};
+use crate::route::features;
+use crate::route::rules::{RuleInput, RuleMatch};
+use crate::route::strategy::{rank, RankInput};
+use crate::snapshot::{Group, Snapshot, StateRegistry};
+use crate::transport::Transport;
+
+/// Output tokens assumed for cost and TPM estimates when the request sets no cap.
+pub const DEFAULT_OUTPUT_ESTIMATE: u64 = 512;
+
+/// The body of a successful reply.
+pub enum ReplyBody {
+    /// A complete JSON body in the client's format.
+    Complete(Bytes),
+    /// SSE bytes in the client's format.
+    Stream(BoxStream<'static, Bytes>),
+}
+
+/// A successful reply.
+pub struct ChatReply {
+    /// Who served it and what it took.
+    pub served: Served,
+    /// The body.
+    pub body: ReplyBody,
+    /// Usage (non-streaming; streams report theirs when they end).
+    pub usage: Option<Usage>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) snapshot: ArcSwap<Snapshot>,
+    pub(crate) retry: RetryBucket,
+}
+
+/// The routing and attempt engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+/// A group chosen for a request, and the rule that chose it.
+#[derive(Debug, Clone)]
+pub struct Routed {
+    /// The group.
+    pub group: Arc<Group>,
+    /// The rule, if one matched.
+    pub rule: Option<RuleMatch>,
+}
+
+impl Engine {
+    /// Builds the engine for `config`.
+    pub fn new(config: Config) -> Result<Self, String> {
+        let transport = Arc::new(Transport::new());
+        let states = Arc::new(StateRegistry::default());
+        let budget = config.routing.retry_budget;
+        let snap = Snapshot::build(config, transport, states)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                snapshot: ArcSwap::from_pointee(snap),
+                retry: RetryBucket::new(budget),
+            }),
+        })
+    }
+
+    /// The current snapshot.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.inner.snapshot.load_full()
+    }
+
+    /// Picks the group: the first matching rule's model, else the requested model.
+    pub fn route(&self, snap: &Snapshot, input: &ChatInput) -> Result<Routed, EngineError> {
+        if !snap.rules.is_empty() {
+            let rin = rule_input(input)?;
+            if let Some(m) = snap.rules.evaluate(&rin) {
+                let group = snap.resolve(&m.model)?;
+                return Ok(Routed { group, rule: Some(m) });
+            }
+        }
+        Ok(Routed {
+            group: snap.resolve(&input.model)?,
+            rule: None,
+        })
+    }
+
+    /// Serves a chat request.
+    pub async fn chat(&self, input: ChatInput) -> Result<ChatReply, EngineError> {
+        let snap = self.snapshot();
+        let routed = self.route(&snap, &input)?;
+        self.inner.retry.deposit();
+        let start = Instant::now();
+        let total = input
+            .options
+            .total_timeout
+            .unwrap_or_else(|| routed.group.deployments.first().map_or(snap.config.timeouts.total, |d| d.cfg.timeouts.total));
+        let deadline = start + total;
+        let input = Arc::new(input);
+        let mut run = Run {
+            engine: self,
+            snap: &snap,
+            input: &input,
+            deadline,
+            failed: Vec::new(),
+            upstream_total: Duration::ZERO,
+            rule: routed.rule.as_ref().map(|r| r.name.clone()),
+        };
+        run.execute(routed.group).await
+    }
+}
+
+/// Rule input for a request (features computed only when rules exist).
+pub fn rule_input(input: &ChatInput) -> Result<RuleInput<'_>, EngineError> {
+    let canonical = input.canonical()?;
+    let mut metadata = serde_json::Map::new();
+    if let Some(serde_json::Value::Object(m)) = canonical.extra.get("metadata") {
+        metadata.extend(m.clone());
+    }
+    metadata.extend(input.options.metadata.clone());
+    let tags = metadata
+        .get("tags")
+        .and_then(|t| t.as_array())
+        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .unwrap_or_default();
+    Ok(RuleInput {
+        model: &input.model,
+        stream: input.stream,
+        metadata: serde_json::Value::Object(metadata),
+        tags,
+        key: serde_json::json!({}),
+        prompt: Some(features::extract(canonical)),
+        budget_spent_ratio: 0.0,
+    })
+}
+
+pub(crate) fn unix_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+struct Run<'a> {
+    engine: &'a Engine,
+    snap: &'a Arc<Snapshot>,
+    input: &'a Arc<ChatInput>,
+    deadline: Instant,
+    failed: Vec<AttemptRecord>,
+    upstream_total: Duration,
+    rule: Option<String>,
+}
+
+enum Outcome {
+    Done(ChatReply),
+    Failed(UpstreamError),
+}
+
+impl Run<'_> {
+    async fn execute(&mut self, first: Arc<Group>) -> Result<ChatReply, EngineError> {
+        let mut queue = std::collections::VecDeque::from([first.clone()]);
+        let mut visited: Vec<String> = Vec::new();
+        let mut last: Option<(UpstreamError, String, String)> = None;
+        let mut skipped_all = true;
+        while let Some(group) = queue.pop_front() {
+            if visited.contains(&group.name) {
+                continue;
+            }
+            visited.push(group.name.clone());
+            let (outcome, attempted) = self.run_group(&group).await?;
+            skipped_all &= !attempted;
+            match outcome {
+                Some(Outcome::Done(reply)) => return Ok(reply),
+                Some(Outcome::Failed(err)) => {
+                    let class = err.class;
+                    let (dep, provider) = self
+                        .failed
+                        .last()
+                        .map(|r| (r.deployment.clone(), r.provider.clone()))
+                        .unwrap_or_default();
+                    last = Some((err, provider, dep));
+                    if class == ErrorClass::BadRequest {
+                        break;
+                    }
+                    for f in &group.fallbacks {
+                        if f.on.contains(&class) {
+                            queue.push_back(self.snap.resolve(&f.model)?);
+                        }
+                    }
+                }
+                None => {
+                    // Nothing was tried (all cooling down or at limits): every fallback may help.
+                    for f in &group.fallbacks {
+                        queue.push_back(self.snap.resolve(&f.model)?);
+                    }
+                }
+            }
+            if Instant::now() >= self.deadline {
+                break;
+            }
+        }
+        if let Some((last, provider, deployment)) = last {
+            return Err(EngineError::Upstream {
+                last,
+                provider,
+                deployment,
+                attempts: std::mem::take(&mut self.failed),
+            });
+        }
+        let reason = if skipped_all {
+            "every deployment is cooling down or at its provider rate limit"
+        } else {
+            "the request deadline passed"
+        };
+        Err(EngineError::Unavailable {
+            model: first.name.clone(),
+            reason: reason.to_owned(),
+            attempts: std::mem::take(&mut self.failed),
+        })
+    }
+
+    /// Tries a group's deployments. Returns the outcome (None when nothing could be tried) and
+    /// whether any attempt was made.
+    async fn run_group(&mut self, group: &Arc<Group>) -> Result<(Option<Outcome>, bool), EngineError> {
+        let input = self.input;
+        let now = Instant::now();
+        let tokens = input.estimated_tokens();
+        let output = input
+            .canonical()
+            .ok()
+            .and_then(|c| c.output_cap())
+            .unwrap_or(DEFAULT_OUTPUT_ESTIMATE);
+        let ranked = rank(
+            group,
+            RankInput {
+                tokens,
+                output_tokens: output,
+                stream: input.stream,
+                explore: true,
+            },
+            now,
+        );
+        let usable: Vec<Arc<Deployment>> = ranked
+            .iter()
+            .filter(|(_, s)| s.within_limits && s.health != "cooling_down")
+            .map(|(d, _)| Arc::clone(d))
+            .collect();
+        if usable.is_empty() {
+            return Ok((None, false));
+        }
+        let mut last_err: Option<UpstreamError> = None;
+        let mut attempts = 0u32;
+        let mut idx = 0usize;
+        let mut attempted = false;
+        let mut guard = 0u32;
+        while attempts < group.retry.attempts {
+            guard += 1;
+            if guard > group.retry.attempts * 4 + 8 {
+                break;
+            }
+            if Instant::now() >= self.deadline {
+                break;
+            }
+            let dep = Arc::clone(&usable[idx % usable.len()]);
+            let round = idx / usable.len();
+            idx += 1;
+            if !self.failed.is_empty() && !self.engine.inner.retry.try_withdraw() {
+                tracing::debug!(group = %group.name, "retry budget exhausted");
+                break;
+            }
+            if round > 0 {
+                // Same deployment again: back off with full jitter, honouring Retry-After.
+                let exp = group.retry.backoff.saturating_mul(1u32 << round.min(16));
+                let cap = exp.min(group.retry.max_backoff);
+                let jitter = cap.mul_f64(rand::rng().random::<f64>());
+                let wait = last_err
+                    .as_ref()
+                    .and_then(|e| e.retry_after)
+                    .map_or(jitter, |ra| ra.max(jitter));
+                let until = Instant::now() + wait;
+                if until >= self.deadline {
+                    break;
+                }
+                sleep_until(until).await;
+            }
+            let now = Instant::now();
+            if !dep.state.try_acquire(now) {
+                continue;
+            }
+            if !dep.state.try_admit(dep.cfg.rpm, dep.cfg.tpm, tokens + output, now) {
+                continue;
+            }
+            attempts += 1;
+            attempted = true;
+            let hedge_with = if attempts == 1 && group.hedge.is_some() {
+                usable.get(idx % usable.len()).filter(|d| d.cfg.id != dep.cfg.id).cloned()
+            } else {
+                None
+            };
+            let result = match (group.hedge, hedge_with) {
+                (Some(h), Some(second)) => self.hedged(group, &dep, &second, h.after).await?,
+                _ => self.one(group, &dep, false).await?,
+            };
+            match result {
+                Outcome::Done(reply) => return Ok((Some(Outcome::Done(reply)), true)),
+                Outcome::Failed(err) => {
+                    let class = err.class;
+                    let stop = class.fault() == Fault::Client || !class.retryable();
+                    last_err = Some(err);
+                    if stop {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok((last_err.map(Outcome::Failed), attempted))
+    }
+
+    /// One attempt on `dep`, recording its outcome.
+    async fn one(&mut self, group: &Arc<Group>, dep: &Arc<Deployment>, hedged: bool) -> Result<Outcome, EngineError> {
+        let input = self.input;
+        let prepared = prepare(input, dep, input.options.param_policy.unwrap_or(group.param_policy))?;
+        let deadlines = Deadlines::for_attempt(dep, self.deadline, input.options.first_byte_timeout);
+        let inflight = dep.state.start();
+        let t = Instant::now();
+        let res = attempt(input, dep, &prepared, deadlines, &mut None).await;
+        let elapsed = t.elapsed();
+        self.upstream_total += elapsed;
+        match res {
+            Ok(started) => self.finish(group, dep, &prepared, started, elapsed, inflight, hedged),
+            Err(err) => {
+                self.record_failure(group, dep, &err, elapsed);
+                Ok(Outcome::Failed(err))
+            }
+        }
+    }
+
+    /// Races `primary` against `secondary`, started when the primary has not answered
+    /// within `after`. The loser is dropped (its request cancelled) and not recorded as a
+    /// failure nor billed.
+    async fn hedged(
+        &mut self,
+        group: &Arc<Group>,
+        primary: &Arc<Deployment>,
+        secondary: &Arc<Deployment>,
+        after: Duration,
+    ) -> Result<Outcome, EngineError> {
+        let input = self.input;
+        let policy = input.options.param_policy.unwrap_or(group.param_policy);
+        let p_prep = prepare(input, primary, policy)?;
+        let p_dead = Deadlines::for_attempt(primary, self.deadline, input.options.first_byte_timeout);
+        let p_inflight = primary.state.start();
+        let t = Instant::now();
+        let mut p_slot = None;
+        let p_fut = attempt(input, primary, &p_prep, p_dead, &mut p_slot);
+        tokio::pin!(p_fut);
+        tokio::select! {
+            res = &mut p_fut => {
+                let elapsed = t.elapsed();
+                self.upstream_total += elapsed;
+                return match res {
+                    Ok(started) => self.finish(group, primary, &p_prep, started, elapsed, p_inflight, false),
+                    Err(err) => {
+                        self.record_failure(group, primary, &err, elapsed);
+                        Ok(Outcome::Failed(err))
+                    }
+                };
+            }
+            () = tokio::time::sleep(after) => {}
+        }
+        if !secondary.state.try_acquire(Instant::now()) {
+            let res = p_fut.await;
+            let elapsed = t.elapsed();
+            self.upstream_total += elapsed;
+            return match res {
+                Ok(started) => self.finish(group, primary, &p_prep, started, elapsed, p_inflight, false),
+                Err(err) => {
+                    self.record_failure(group, primary, &err, elapsed);
+                    Ok(Outcome::Failed(err))
+                }
+            };
+        }
+        tracing::debug!(primary = %primary.cfg.id, secondary = %secondary.cfg.id, "hedging");
+        let s_prep = prepare(input, secondary, policy)?;
+        let s_dead = Deadlines::for_attempt(secondary, self.deadline, input.options.first_byte_timeout);
+        let s_inflight = secondary.state.start();
+        let ts = Instant::now();
+        let mut s_slot = None;
+        let s_fut = attempt(input, secondary, &s_prep, s_dead, &mut s_slot);
+        tokio::pin!(s_fut);
+        let mut p_done: Option<UpstreamError> = None;
+        let mut s_done: Option<UpstreamError> = None;
+        loop {
+            tokio::select! {
+                res = &mut p_fut, if p_done.is_none() => match res {
+                    Ok(started) => {
+                        let elapsed = t.elapsed();
+                        self.upstream_total += elapsed;
+                        return self.finish(group, primary, &p_prep, started, elapsed, p_inflight, false);
+                    }
+                    Err(err) => {
+                        self.record_failure(group, primary, &err, t.elapsed());
+                        p_done = Some(err);
+                    }
+                },
+                res = &mut s_fut, if s_done.is_none() => match res {
+                    Ok(started) => {
+                        let elapsed = ts.elapsed();
+                        self.upstream_total += t.elapsed();
+                        return self.finish(group, secondary, &s_prep, started, elapsed, s_inflight, true);
+                    }
+                    Err(err) => {
+                        self.record_failure(group, secondary, &err, ts.elapsed());
+                        s_done = Some(err);
+                    }
+                },
+            }
+            if let (Some(_), Some(e)) = (&p_done, &s_done) {
+                self.upstream_total += t.elapsed();
+                return Ok(Outcome::Failed(e.clone()));
+            }
+        }
+    }
+
+    fn record_failure(&mut self, group: &Group, dep: &Deployment, err: &UpstreamError, elapsed: Duration) {
+        dep.state
+            .record_failure(err.class, err.retry_after, elapsed, &group.cooldown, Instant::now());
+        tracing::debug!(deployment = %dep.cfg.id, class = err.class.as_str(), status = ?err.status, "attempt failed");
+        self.failed.push(AttemptRecord {
+            deployment: dep.cfg.id.clone(),
+            provider: dep.cfg.provider.clone(),
+            class: err.class,
+            status: err.status,
+            elapsed,
+        });
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "one call site per attempt kind; a struct would only rename them")]
+    fn finish(
+        &mut self,
+        group: &Arc<Group>,
+        dep: &Arc<Deployment>,
+        prepared: &Prepared,
+        started: Started,
+        elapsed: Duration,
+        inflight: crate::deployment::InFlight,
+        hedged: bool,
+    ) -> Result<Outcome, EngineError> {
+        let served = Served {
+            group: group.name.clone(),
+            deployment: dep.cfg.id.clone(),
+            provider: dep.cfg.provider.clone(),
+            model: dep.cfg.model.clone(),
+            rule: self.rule.clone(),
+            failed: self.failed.clone(),
+            upstream_latency: elapsed,
+            upstream_total: self.upstream_total,
+            dropped_params: prepared.dropped.clone(),
+            hedged,
+        };
+        match started {
+            Started::Complete { body } => match complete_body(self.input, dep, prepared, &body) {
+                Ok((body, usage)) => {
+                    dep.state.record_success(elapsed, None);
+                    if let Some(u) = &usage {
+                        let est = self.input.estimated_tokens();
+                        dep.state.settle_tokens(est, u.total_tokens, Instant::now());
+                    }
+                    drop(inflight);
+                    Ok(Outcome::Done(ChatReply {
+                        served,
+                        body: ReplyBody::Complete(body),
+                        usage,
+                    }))
+                }
+                Err(err) => {
+                    drop(inflight);
+                    self.record_failure(group, dep, &err, elapsed);
+                    Ok(Outcome::Failed(err))
+                }
+            },
+            Started::Stream(stream) => {
+                let live = LiveStream::new(
+                    Arc::clone(&self.engine.inner),
+                    Arc::clone(self.snap),
+                    Arc::clone(self.input),
+                    Arc::clone(group),
+                    Arc::clone(dep),
+                    *stream,
+                    inflight,
+                    self.deadline,
+                );
+                Ok(Outcome::Done(ChatReply {
+                    served,
+                    body: ReplyBody::Stream(live.into_stream()),
+                    usage: None,
+                }))
+            }
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct UsageView {
+    #[serde(default)]
+    usage: Option<serde_json::Value>,
+    #[serde(default)]
+    choices: Option<serde::de::IgnoredAny>,
+    #[serde(default)]
+    content: Option<serde::de::IgnoredAny>,
+}
+
+/// Turns a successful upstream body into the client's body, reading usage on the way.
+fn complete_body(
+    input: &ChatInput,
+    dep: &Deployment,
+    prepared: &Prepared,
+    body: &[u8],
+) -> Result<(Bytes, Option<Usage>), UpstreamError> {
+    let malformed = |e: String| UpstreamError::new(ErrorClass::Malformed, format!("malformed response from {}: {e}", dep.cfg.provider));
+    if prepared.passthrough {
+        let view: UsageView = serde_json::from_slice(body).map_err(|e| malformed(e.to_string()))?;
+        let usage = match input.ingress {
+            Ingress::OpenAi => {
+                if view.choices.is_none() {
+                    return Err(malformed("no `choices`".to_owned()));
+                }
+                view.usage.and_then(|u| serde_json::from_value::<Usage>(u).ok())
+            }
+            Ingress::Anthropic => {
+                if view.content.is_none() {
+                    return Err(malformed("no `content`".to_owned()));
+                }
+                view.usage.map(|u| {
+                    let n = |k: &str| u.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
+                    Usage::new(
+                        n("input_tokens") + n("cache_read_input_tokens") + n("cache_creation_input_tokens"),
+                        n("output_tokens"),
+                    )
+                })
+            }
+        };
+        return Ok((Bytes::copy_from_slice(body), usage));
+    }
+    let mut resp = dep
+        .provider
+        .adapter
+        .decode_chat(body)
+        .map_err(|e| malformed(e.to_string()))?;
+    if resp.created == 0 {
+        resp.created = unix_now();
+    }
+    if resp.model.is_empty() {
+        resp.model.clone_from(&dep.cfg.model);
+    }
+    let usage = resp.usage.clone();
+    let out = match input.ingress {
+        Ingress::OpenAi => serde_json::to_vec(&resp).map_err(|e| malformed(e.to_string()))?,
+        Ingress::Anthropic => switchyard_providers::anthropic::ingress::response_from_canonical(&resp, &dep.cfg.model),
+    };
+    Ok((Bytes::from(out), usage))
+}

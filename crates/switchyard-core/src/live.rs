@@ -1,0 +1,336 @@
+//! A committed stream: forwards the upstream's events in the client's format, enforces the
+//! idle and total deadlines, and when the upstream breaks or stalls after text reached the
+//! client, continues the answer from another deployment and splices it into the same stream
+//! (mid-stream recovery). Where continuation is impossible (a tool call half sent, an
+//! Anthropic-to-Anthropic byte stream, no candidate left) the stream ends with an error event:
+//! a truncated stream is never presented as a complete one.
+//!
+//! Dropping the stream (client disconnect) drops the upstream response, which cancels the
+//! upstream request; the in-flight guard and the usage record are released in `Drop`.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use switchyard_providers::{ErrorClass, UpstreamError};
+use switchyard_types::openai::{Content, Message, Role};
+use tokio::time::{timeout_at, Instant};
+
+use crate::attempt::{attempt, Deadlines, Started, StartedStream};
+use crate::deployment::{Deployment, InFlight};
+use crate::engine::Inner;
+use crate::pipe::StreamPipe;
+use crate::request::{prepare_canonical, ChatInput};
+use crate::route::strategy::{rank, RankInput};
+use crate::snapshot::{Group, Snapshot};
+use crate::transport::classify_transport_error;
+
+/// How many times one stream may be continued from another deployment.
+pub const MAX_RECOVERIES: u32 = 2;
+
+/// A live stream.
+pub struct LiveStream {
+    _inner: Arc<Inner>,
+    snap: Arc<Snapshot>,
+    input: Arc<ChatInput>,
+    group: Arc<Group>,
+    dep: Arc<Deployment>,
+    cur: Option<StartedStream>,
+    inflight: Option<InFlight>,
+    ready: VecDeque<Bytes>,
+    deadline: Instant,
+    started_at: Instant,
+    tried: Vec<String>,
+    recoveries: u32,
+    finished: bool,
+}
+
+impl LiveStream {
+    #[expect(clippy::too_many_arguments, reason = "built in one place from the attempt loop's state")]
+    pub(crate) fn new(
+        inner: Arc<Inner>,
+        snap: Arc<Snapshot>,
+        input: Arc<ChatInput>,
+        group: Arc<Group>,
+        dep: Arc<Deployment>,
+        mut stream: StartedStream,
+        inflight: InFlight,
+        deadline: Instant,
+    ) -> Self {
+        let ready: VecDeque<Bytes> = std::mem::take(&mut stream.ready).into();
+        let tried = vec![dep.cfg.id.clone()];
+        let finished = stream.pipe.tap.complete && stream.pending.is_empty();
+        let mut live = Self {
+            _inner: inner,
+            snap,
+            input,
+            group,
+            dep,
+            cur: Some(stream),
+            inflight: Some(inflight),
+            ready,
+            deadline,
+            started_at: Instant::now(),
+            tried,
+            recoveries: 0,
+            finished: false,
+        };
+        if finished {
+            live.complete();
+        }
+        live
+    }
+
+    /// The stream of client bytes.
+    pub fn into_stream(self) -> BoxStream<'static, Bytes> {
+        Box::pin(futures_util::stream::unfold(self, |mut live| async move {
+            live.next().await.map(|b| (b, live))
+        }))
+    }
+
+    async fn next(&mut self) -> Option<Bytes> {
+        loop {
+            if let Some(b) = self.ready.pop_front() {
+                return Some(b);
+            }
+            if self.finished {
+                return None;
+            }
+            let cur = self.cur.as_mut()?;
+            if let Some(ev) = cur.pending.pop_front() {
+                match cur.pipe.on_event(&ev) {
+                    Ok(out) => {
+                        self.ready.extend(out);
+                        if cur.pipe.tap.complete && cur.pending.is_empty() && is_terminal(&ev) {
+                            // Terminator seen: finish without waiting for EOF.
+                            if let Ok(out) = cur.pipe.on_eof() {
+                                self.ready.extend(out);
+                            }
+                            self.complete();
+                        }
+                    }
+                    Err(e) => self.fail(e).await,
+                }
+                continue;
+            }
+            let idle_deadline = (Instant::now() + self.dep.cfg.timeouts.idle).min(self.deadline);
+            match timeout_at(idle_deadline, cur.response.chunk()).await {
+                Err(_) => {
+                    let what = if Instant::now() >= self.deadline { "total" } else { "idle" };
+                    let e = UpstreamError::new(
+                        ErrorClass::Timeout,
+                        format!("{} stalled: no data within the {what} deadline", self.dep.cfg.provider),
+                    );
+                    self.fail(e).await;
+                }
+                Ok(Err(e)) => self.fail(classify_transport_error(e)).await,
+                Ok(Ok(Some(bytes))) => match cur.parser.feed(&bytes) {
+                    Ok(events) => cur.pending.extend(events),
+                    Err(e) => {
+                        self.fail(UpstreamError::new(ErrorClass::Malformed, e.to_string()))
+                            .await;
+                    }
+                },
+                Ok(Ok(None)) => {
+                    if let Some(ev) = cur.parser.finish() {
+                        cur.pending.push_back(ev);
+                        continue;
+                    }
+                    match cur.pipe.on_eof() {
+                        Ok(out) => {
+                            self.ready.extend(out);
+                            self.complete();
+                        }
+                        Err(e) => self.fail(e).await,
+                    }
+                }
+            }
+        }
+    }
+
+    fn complete(&mut self) {
+        self.finished = true;
+        let elapsed = self.started_at.elapsed();
+        self.dep.state.record_success(elapsed, None);
+        if let Some(cur) = &self.cur {
+            if let Some(u) = &cur.pipe.tap.usage {
+                self.dep
+                    .state
+                    .settle_tokens(self.input.estimated_tokens(), u.total_tokens, Instant::now());
+                tracing::debug!(
+                    deployment = %self.dep.cfg.id,
+                    prompt_tokens = u.prompt_tokens,
+                    completion_tokens = u.completion_tokens,
+                    "stream complete"
+                );
+            }
+        }
+        self.inflight = None;
+    }
+
+    /// The upstream failed after the stream started: continue elsewhere, or end with an error.
+    async fn fail(&mut self, err: UpstreamError) {
+        self.dep.state.record_failure(
+            err.class,
+            err.retry_after,
+            self.started_at.elapsed(),
+            &self.group.cooldown,
+            Instant::now(),
+        );
+        tracing::debug!(deployment = %self.dep.cfg.id, class = err.class.as_str(), "stream failed mid-way");
+        let Some(cur) = self.cur.take() else {
+            self.finished = true;
+            return;
+        };
+        let can_continue = !cur.pipe.tap.tool_started
+            && self.recoveries < MAX_RECOVERIES
+            && Instant::now() < self.deadline
+            && err.class.retryable();
+        let pipe = cur.pipe;
+        let pipe = if can_continue && pipe.can_continue() {
+            let tap = pipe.tap.clone();
+            let Some(encoder) = pipe.into_encoder() else {
+                self.finished = true;
+                return;
+            };
+            match self.continue_elsewhere(encoder, tap, &err).await {
+                Ok(()) => return,
+                Err(p) => p,
+            }
+        } else {
+            pipe
+        };
+        let mut pipe = pipe;
+        let ev = pipe.error_event(&err, &self.dep.cfg.provider);
+        self.ready.push_back(ev);
+        self.finished = true;
+        self.inflight = None;
+    }
+
+    /// Re-issues the conversation with the text already sent as a partial assistant turn, on
+    /// the next healthy deployment of the group or of its fallbacks. On success the new
+    /// upstream feeds the same client encoder; on failure the pipe comes back for the final
+    /// error event.
+    async fn continue_elsewhere(
+        &mut self,
+        encoder: crate::pipe::ClientEncoder,
+        tap: crate::pipe::Tap,
+        err: &UpstreamError,
+    ) -> Result<(), StreamPipe> {
+        let mut encoder = encoder;
+        let Ok(canonical) = self.input.canonical() else {
+            return Err(StreamPipe::continuation(self.dep.provider.adapter.stream_decoder(), encoder, tap));
+        };
+        let mut req = canonical.clone();
+        let partial = tap.text.trim_end().to_owned();
+        if !partial.is_empty() {
+            let mut m = Message::text(Role::Assistant, partial);
+            if !tap.reasoning.is_empty() {
+                m.reasoning_content = Some(tap.reasoning.clone());
+            }
+            req.messages.push(m);
+        }
+        req.stream = Some(true);
+        let policy = self.input.options.param_policy.unwrap_or(self.group.param_policy);
+        for dep in self.candidates(err.class) {
+            let now = Instant::now();
+            if now >= self.deadline || !dep.state.try_acquire(now) {
+                continue;
+            }
+            let Ok(prepared) = prepare_canonical(&self.input, &req, &dep, policy) else {
+                continue;
+            };
+            let mut slot = Some(StreamPipe::continuation(dep.provider.adapter.stream_decoder(), encoder, tap.clone()));
+            let deadlines = Deadlines::for_attempt(&dep, self.deadline, self.input.options.first_byte_timeout);
+            let inflight = dep.state.start();
+            let t = Instant::now();
+            match attempt(&self.input, &dep, &prepared, deadlines, &mut slot).await {
+                Ok(Started::Stream(mut s)) => {
+                    self.recoveries += 1;
+                    self.tried.push(dep.cfg.id.clone());
+                    let note = format!(
+                        ": switchyard continued the answer from {} after {} failed ({})\n\n",
+                        dep.cfg.id,
+                        self.dep.cfg.id,
+                        err.class.as_str()
+                    );
+                    self.ready.push_back(Bytes::from(note));
+                    self.ready.extend(std::mem::take(&mut s.ready));
+                    let done = s.pipe.tap.complete && s.pending.is_empty();
+                    self.dep = dep;
+                    self.cur = Some(*s);
+                    self.inflight = Some(inflight);
+                    self.started_at = Instant::now();
+                    if done {
+                        self.complete();
+                    }
+                    return Ok(());
+                }
+                Ok(Started::Complete { .. }) | Err(_) if slot.is_none() => {
+                    return Err(StreamPipe::new(crate::pipe::PipeMode::PassOpenAi { strip_usage_chunk: false }));
+                }
+                Ok(Started::Complete { .. }) => {}
+                Err(e) => {
+                    dep.state.record_failure(e.class, e.retry_after, t.elapsed(), &self.group.cooldown, Instant::now());
+                    self.tried.push(dep.cfg.id.clone());
+                }
+            }
+            match slot.and_then(StreamPipe::into_encoder) {
+                Some(enc) => encoder = enc,
+                None => return Err(StreamPipe::new(crate::pipe::PipeMode::PassOpenAi { strip_usage_chunk: false })),
+            }
+        }
+        Err(StreamPipe::continuation(self.dep.provider.adapter.stream_decoder(), encoder, tap))
+    }
+
+    /// Continuation candidates: the group's other healthy deployments, then its fallbacks'.
+    fn candidates(&self, class: ErrorClass) -> Vec<Arc<Deployment>> {
+        let input = RankInput {
+            tokens: self.input.estimated_tokens(),
+            output_tokens: crate::engine::DEFAULT_OUTPUT_ESTIMATE,
+            stream: true,
+            explore: false,
+        };
+        let now = Instant::now();
+        let mut out: Vec<Arc<Deployment>> = Vec::new();
+        let push_group = |g: &Group, out: &mut Vec<Arc<Deployment>>| {
+            for (d, s) in rank(g, input, now) {
+                if s.health != "cooling_down" && s.within_limits && !self.tried.contains(&d.cfg.id) && !out.iter().any(|o| o.cfg.id == d.cfg.id) {
+                    out.push(d);
+                }
+            }
+        };
+        push_group(&self.group, &mut out);
+        for f in &self.group.fallbacks {
+            if f.on.contains(&class) {
+                if let Ok(g) = self.snap.resolve(&f.model) {
+                    push_group(&g, &mut out);
+                }
+            }
+        }
+        out
+    }
+}
+
+fn is_terminal(ev: &switchyard_types::sse::SseEvent) -> bool {
+    ev.is_done() || ev.event.as_deref() == Some("message_stop")
+}
+
+impl Drop for LiveStream {
+    fn drop(&mut self) {
+        if !self.finished {
+            let usage = self.cur.as_ref().and_then(|c| c.pipe.tap.usage.clone());
+            tracing::debug!(
+                deployment = %self.dep.cfg.id,
+                partial_completion_tokens = usage.as_ref().map_or(0, |u| u.completion_tokens),
+                "client disconnected; upstream request cancelled"
+            );
+        }
+    }
+}
+
+/// Text of a message, for tests of continuation.
+pub fn message_text(m: &Message) -> String {
+    m.content.as_ref().map(Content::joined_text).unwrap_or_default()
+}

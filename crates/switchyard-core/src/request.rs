@@ -1,0 +1,286 @@
+//! The client's request as the engine sees it: raw bytes plus the few fields routing needs,
+//! the canonical form parsed only when formats cross, and per-deployment body preparation.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use bytes::Bytes;
+use switchyard_config::ParamPolicy;
+use switchyard_providers::{openai as oai, Dialect};
+use switchyard_types::openai::ChatRequest;
+use switchyard_types::peek::TopLevel;
+
+use crate::deployment::Deployment;
+use crate::error::EngineError;
+
+/// Which API the client called.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ingress {
+    /// `POST /v1/chat/completions`.
+    OpenAi,
+    /// `POST /v1/messages`.
+    Anthropic,
+}
+
+impl Ingress {
+    /// The dialect of this ingress.
+    pub fn dialect(self) -> Dialect {
+        match self {
+            Self::OpenAi => Dialect::OpenAi,
+            Self::Anthropic => Dialect::Anthropic,
+        }
+    }
+}
+
+/// Per-request overrides, from headers.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOptions {
+    /// Overall deadline override (`x-switchyard-timeout`).
+    pub total_timeout: Option<Duration>,
+    /// First-byte deadline override (`x-switchyard-first-byte-timeout`).
+    pub first_byte_timeout: Option<Duration>,
+    /// Unsupported-parameter policy override (`x-switchyard-unsupported-params`).
+    pub param_policy: Option<ParamPolicy>,
+    /// Client tags/metadata for routing rules (`x-switchyard-tags`, `x-switchyard-metadata`).
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A chat request.
+#[derive(Debug)]
+pub struct ChatInput {
+    /// Ingress API.
+    pub ingress: Ingress,
+    /// Body exactly as received.
+    pub body: Bytes,
+    /// Requested model.
+    pub model: String,
+    /// Streamed?
+    pub stream: bool,
+    /// OpenAI ingress: the client asked for a usage chunk.
+    pub include_usage: bool,
+    /// Header overrides.
+    pub options: RequestOptions,
+    canonical: OnceLock<Result<ChatRequest, EngineError>>,
+}
+
+/// Rough token estimate of a body: bytes / 4.
+pub fn estimate_tokens(bytes: usize) -> u64 {
+    (bytes as u64).div_ceil(4)
+}
+
+impl ChatInput {
+    /// Reads the routing fields of a body; the rest stays unparsed.
+    pub fn parse(ingress: Ingress, body: Bytes, options: RequestOptions) -> Result<Self, EngineError> {
+        let top = TopLevel::parse(&body).map_err(|e| {
+            EngineError::invalid(format!("request body is not a valid JSON object: {e}"), None)
+        })?;
+        let model: String = match top.field::<String>("model") {
+            Ok(Some(m)) if !m.is_empty() => m,
+            Ok(_) => return Err(EngineError::invalid("you must provide a model parameter", Some("model"))),
+            Err(_) => return Err(EngineError::invalid("`model` must be a string", Some("model"))),
+        };
+        let stream = top
+            .field::<bool>("stream")
+            .map_err(|_| EngineError::invalid("`stream` must be a boolean", Some("stream")))?
+            .unwrap_or(false);
+        let include_usage = match top.get("stream_options") {
+            Some(raw) => {
+                let v: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
+                v.get("include_usage").and_then(serde_json::Value::as_bool).unwrap_or(false)
+            }
+            None => false,
+        };
+        let has_messages = top.has("messages");
+        if !has_messages {
+            return Err(EngineError::invalid("`messages` is required", Some("messages")));
+        }
+        drop(top);
+        Ok(Self {
+            ingress,
+            body,
+            model,
+            stream,
+            include_usage,
+            options,
+            canonical: OnceLock::new(),
+        })
+    }
+
+    /// The canonical (OpenAI) form, parsed on first use.
+    pub fn canonical(&self) -> Result<&ChatRequest, EngineError> {
+        let parsed = self.canonical.get_or_init(|| match self.ingress {
+            Ingress::OpenAi => serde_json::from_slice::<ChatRequest>(&self.body)
+                .map_err(|e| EngineError::invalid(format!("invalid chat request: {e}"), None)),
+            Ingress::Anthropic => {
+                switchyard_providers::anthropic::ingress::request_to_canonical(&self.body)
+                    .map_err(EngineError::from)
+            }
+        });
+        match parsed {
+            Ok(r) => Ok(r),
+            Err(e) => Err(clone_invalid(e)),
+        }
+    }
+
+    /// Estimated prompt tokens.
+    pub fn estimated_tokens(&self) -> u64 {
+        estimate_tokens(self.body.len())
+    }
+}
+
+fn clone_invalid(e: &EngineError) -> EngineError {
+    match e {
+        EngineError::InvalidRequest { message, param } => EngineError::InvalidRequest {
+            message: message.clone(),
+            param: param.clone(),
+        },
+        EngineError::UnsupportedParam { param, provider } => EngineError::UnsupportedParam {
+            param: param.clone(),
+            provider: provider.clone(),
+        },
+        other => EngineError::invalid(other.to_string(), None),
+    }
+}
+
+/// A body ready for one deployment.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The body.
+    pub body: Bytes,
+    /// Same dialect both sides: forward responses without translation.
+    pub passthrough: bool,
+    /// We asked the upstream for stream usage the client did not ask for.
+    pub injected_usage: bool,
+    /// Parameters dropped.
+    pub dropped: Vec<String>,
+}
+
+/// Builds the upstream body of `input` for `dep`.
+pub fn prepare(input: &ChatInput, dep: &Deployment, policy: ParamPolicy) -> Result<Prepared, EngineError> {
+    let provider = &dep.provider;
+    let dialect = provider.adapter.dialect();
+    if dialect == input.ingress.dialect() {
+        if let Some(p) = prepare_passthrough(input, dep, policy)? {
+            return Ok(p);
+        }
+    }
+    prepare_canonical(input, input.canonical()?, dep, policy)
+}
+
+/// Builds the translated upstream body from a canonical request (the client's, or a
+/// continuation built from it).
+pub fn prepare_canonical(
+    input: &ChatInput,
+    canonical: &ChatRequest,
+    dep: &Deployment,
+    policy: ParamPolicy,
+) -> Result<Prepared, EngineError> {
+    let provider = &dep.provider;
+    let dialect = provider.adapter.dialect();
+    let quirks = &provider.config.spec.quirks;
+    let mut dropped = Vec::new();
+    if dialect == Dialect::OpenAi {
+        let mut unsupported: Vec<String> = oai::unsupported_params(canonical, quirks)
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        for extra in &provider.config.extra_unsupported {
+            if canonical.extra.contains_key(extra) && !unsupported.contains(extra) {
+                unsupported.push(extra.clone());
+            }
+        }
+        if let Some(first) = unsupported.first() {
+            if policy == ParamPolicy::Reject {
+                return Err(EngineError::UnsupportedParam {
+                    param: first.clone(),
+                    provider: provider.config.name.clone(),
+                });
+            }
+        }
+        dropped = unsupported;
+    }
+    let mut req = canonical.clone();
+    for p in &dropped {
+        req.extra.remove(p);
+    }
+    req.stream = Some(input.stream);
+    let mut injected_usage = false;
+    if input.stream && dialect == Dialect::OpenAi && quirks.stream_usage {
+        let opts = req.stream_options.get_or_insert_with(Default::default);
+        if opts.include_usage != Some(true) {
+            opts.include_usage = Some(true);
+            injected_usage = !input.include_usage;
+        }
+    }
+    let body = provider.adapter.encode_chat(&req, &dep.target())?;
+    Ok(Prepared {
+        body: Bytes::from(body),
+        passthrough: false,
+        injected_usage,
+        dropped,
+    })
+}
+
+/// Same-format fast path: top-level rewrite, values byte for byte. `None` when the request
+/// needs a change deeper than the top level (then the translated path runs).
+fn prepare_passthrough(
+    input: &ChatInput,
+    dep: &Deployment,
+    policy: ParamPolicy,
+) -> Result<Option<Prepared>, EngineError> {
+    let provider = &dep.provider;
+    let quirks = &provider.config.spec.quirks;
+    let top = TopLevel::parse(&input.body)
+        .map_err(|e| EngineError::invalid(format!("invalid JSON: {e}"), None))?;
+    if input.ingress == Ingress::Anthropic {
+        let body = top.rewrite(Some(&dep.cfg.model), &[], &[]);
+        return Ok(Some(Prepared {
+            body: Bytes::from(body),
+            passthrough: true,
+            injected_usage: false,
+            dropped: Vec::new(),
+        }));
+    }
+    if quirks.developer_as_system && memchr::memmem::find(&input.body, b"\"developer\"").is_some() {
+        return Ok(None);
+    }
+    let mut dropped: Vec<&str> = top.keys().filter(|k| provider.unsupported(k)).collect();
+    if !quirks.supports_n {
+        let n: Option<u64> = top.field("n").unwrap_or(None);
+        if n.is_some_and(|n| n > 1) && !dropped.contains(&"n") {
+            dropped.push("n");
+        }
+    }
+    if let Some(first) = dropped.first() {
+        if policy == ParamPolicy::Reject {
+            return Err(EngineError::UnsupportedParam {
+                param: (*first).to_owned(),
+                provider: provider.config.name.clone(),
+            });
+        }
+    }
+    let mut drop_keys: Vec<&str> = dropped.clone();
+    let mut add: Vec<(&str, &str)> = Vec::new();
+    let max_completion = top.get("max_completion_tokens");
+    if quirks.legacy_max_tokens {
+        if let Some(v) = max_completion {
+            drop_keys.push("max_completion_tokens");
+            add.push(("max_tokens", v.get()));
+        }
+    }
+    let mut injected_usage = false;
+    if input.stream && quirks.stream_usage && !input.include_usage {
+        add.push(("stream_options", r#"{"include_usage":true}"#));
+        injected_usage = true;
+    }
+    if !quirks.stream_usage && top.has("stream_options") {
+        drop_keys.push("stream_options");
+    }
+    let body = top.rewrite(Some(&dep.cfg.model), &drop_keys, &add);
+    Ok(Some(Prepared {
+        body: Bytes::from(body),
+        passthrough: true,
+        injected_usage,
+        dropped: dropped.into_iter().map(str::to_owned).collect(),
+    }))
+}

@@ -1,0 +1,295 @@
+//! Cheap prompt features for routing rules, computed in microseconds from the canonical
+//! request: size, tools, images, turns, language and an estimate of task complexity.
+//!
+//! The complexity estimate is a transparent score, not a model: it adds weight for signals of
+//! multi-step work (code, reasoning verbs, several questions, long prompts, many turns, tools)
+//! and subtracts for signals of light tasks (summarise, classify, translate, extract). Scores
+//! below 0.35 are `simple`, above 0.65 `complex`, `moderate` between. Examples live in the
+//! tests of this module and in docs/routing.md.
+
+use serde::Serialize;
+use switchyard_types::openai::{ChatRequest, Content, ContentPart, Role};
+
+use crate::request::estimate_tokens;
+
+/// Features of one request.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PromptFeatures {
+    /// Estimated prompt tokens.
+    pub tokens: u64,
+    /// Tools offered.
+    pub tools: bool,
+    /// Number of tools offered.
+    pub tool_count: u64,
+    /// Images present.
+    pub images: bool,
+    /// User turns.
+    pub turns: u64,
+    /// Detected language of the last user message (ISO 639-1, or `unknown`).
+    pub language: String,
+    /// `simple`, `moderate` or `complex`.
+    pub complexity: String,
+    /// Score behind `complexity`, 0 to 1.
+    pub complexity_score: f64,
+    /// Dominant task: `summarization`, `classification`, `translation`, `extraction`, `code`,
+    /// `reasoning` or `chat`.
+    pub task: String,
+    /// Text of the last user message (for `matches` / `contains` in rules).
+    pub last_user_text: String,
+    /// Text of the system prompt.
+    pub system_text: String,
+}
+
+/// Extracts features.
+pub fn extract(req: &ChatRequest) -> PromptFeatures {
+    let mut chars = 0usize;
+    let mut images = false;
+    let mut turns = 0u64;
+    let mut last_user = String::new();
+    let mut system = String::new();
+    for m in &req.messages {
+        if let Some(c) = &m.content {
+            match c {
+                Content::Text(t) => chars += t.len(),
+                Content::Parts(parts) => {
+                    for p in parts {
+                        match p {
+                            ContentPart::Text { text, .. } => chars += text.len(),
+                            ContentPart::ImageUrl { .. } => images = true,
+                            ContentPart::Other(_) => {}
+                        }
+                    }
+                }
+            }
+        }
+        match m.role {
+            Role::User => {
+                turns += 1;
+                last_user = m.content.as_ref().map(Content::joined_text).unwrap_or_default();
+            }
+            Role::System | Role::Developer => {
+                if let Some(c) = &m.content {
+                    system.push_str(&c.joined_text());
+                }
+            }
+            Role::Assistant | Role::Tool | Role::Function => {}
+        }
+    }
+    let tool_count = req.tools.as_ref().map_or(0, |t| t.len() as u64);
+    let tokens = estimate_tokens(chars);
+    let (task, score) = complexity(&last_user, tokens, turns, tool_count);
+    let label = if score < 0.35 {
+        "simple"
+    } else if score > 0.65 {
+        "complex"
+    } else {
+        "moderate"
+    };
+    PromptFeatures {
+        tokens,
+        tools: tool_count > 0,
+        tool_count,
+        images,
+        turns,
+        language: detect_language(&last_user).to_owned(),
+        complexity: label.to_owned(),
+        complexity_score: (score * 100.0).round() / 100.0,
+        task: task.to_owned(),
+        last_user_text: last_user,
+        system_text: system,
+    }
+}
+
+const LIGHT: &[(&str, &str)] = &[
+    ("summar", "summarization"),
+    ("tl;dr", "summarization"),
+    ("tldr", "summarization"),
+    ("classif", "classification"),
+    ("categori", "classification"),
+    ("sentiment", "classification"),
+    ("translate", "translation"),
+    ("extract", "extraction"),
+    ("list the", "extraction"),
+];
+
+const HEAVY: &[(&str, &str)] = &[
+    ("step by step", "reasoning"),
+    ("prove", "reasoning"),
+    ("derive", "reasoning"),
+    ("analy", "reasoning"),
+    ("trade-off", "reasoning"),
+    ("tradeoff", "reasoning"),
+    ("design", "reasoning"),
+    ("architect", "reasoning"),
+    ("optimi", "reasoning"),
+    ("why ", "reasoning"),
+    ("compare", "reasoning"),
+    ("plan ", "reasoning"),
+    ("debug", "code"),
+    ("refactor", "code"),
+    ("implement", "code"),
+    ("function", "code"),
+    ("algorithm", "code"),
+    ("stack trace", "code"),
+    ("compile", "code"),
+    ("```", "code"),
+];
+
+fn complexity(text: &str, tokens: u64, turns: u64, tools: u64) -> (&'static str, f64) {
+    let lower = text.to_lowercase();
+    let mut score: f64 = 0.3;
+    let mut task = "chat";
+    let mut heavy_hits = 0;
+    for (needle, t) in HEAVY {
+        if lower.contains(needle) {
+            heavy_hits += 1;
+            task = t;
+        }
+    }
+    let light = LIGHT.iter().find(|(needle, _)| lower.contains(needle));
+    score += 0.18 * f64::from(heavy_hits.min(3));
+    if let Some((_, t)) = light {
+        score -= 0.2;
+        if heavy_hits == 0 {
+            task = t;
+        }
+    }
+    let code_like = ["fn ", "def ", "class ", "=>", "{", "};", "import "]
+        .iter()
+        .filter(|s| text.contains(*s))
+        .count();
+    if code_like >= 2 {
+        score += 0.2;
+        if light.is_none() {
+            task = "code";
+        }
+    }
+    let questions = text.matches('?').count();
+    if questions >= 3 {
+        score += 0.1;
+    }
+    score += match tokens {
+        0..=200 => 0.0,
+        201..=2000 => 0.05,
+        _ => 0.1,
+    };
+    if turns > 6 {
+        score += 0.05;
+    }
+    if tools > 0 {
+        score += 0.05;
+    }
+    (task, score.clamp(0.0, 1.0))
+}
+
+/// Detects the language: by script first (CJK, Cyrillic, Arabic, ...), then for Latin text by
+/// stop-word counts for en, es, fr, de, pt, it, nl.
+pub fn detect_language(text: &str) -> &'static str {
+    let mut counts = [0usize; 8];
+    let mut letters = 0usize;
+    for c in text.chars().take(2000) {
+        if !c.is_alphabetic() {
+            continue;
+        }
+        letters += 1;
+        let idx = match c as u32 {
+            0x3040..=0x30FF => 1,                     // kana: ja
+            0xAC00..=0xD7AF | 0x1100..=0x11FF => 2,   // hangul: ko
+            0x4E00..=0x9FFF | 0x3400..=0x4DBF => 3,   // han: zh (ja if kana present)
+            0x0400..=0x04FF => 4,                     // cyrillic: ru
+            0x0600..=0x06FF => 5,                     // arabic
+            0x0900..=0x097F => 6,                     // devanagari: hi
+            0x0370..=0x03FF => 7,                     // greek
+            _ => 0,
+        };
+        counts[idx] += 1;
+    }
+    if letters == 0 {
+        return "unknown";
+    }
+    if counts[1] > 0 && counts[1] + counts[3] > letters / 3 {
+        return "ja";
+    }
+    let scripts = [(2, "ko"), (3, "zh"), (4, "ru"), (5, "ar"), (6, "hi"), (7, "el")];
+    for (i, lang) in scripts {
+        if counts[i] > letters / 3 {
+            return lang;
+        }
+    }
+    const STOP: &[(&str, &[&str])] = &[
+        ("en", &["the", "and", "is", "to", "of", "what", "how", "you", "this", "please", "my", "it"]),
+        ("es", &["el", "la", "los", "las", "que", "de", "y", "es", "por", "para", "cómo", "qué", "una"]),
+        ("fr", &["le", "la", "les", "et", "est", "que", "des", "une", "pour", "vous", "je", "comment"]),
+        ("de", &["der", "die", "das", "und", "ist", "nicht", "ich", "sie", "wie", "mit", "ein", "eine"]),
+        ("pt", &["o", "os", "que", "não", "uma", "para", "com", "você", "como", "é", "do", "da"]),
+        ("it", &["il", "che", "non", "una", "per", "sono", "come", "della", "gli", "è", "ciao", "di"]),
+        ("nl", &["de", "het", "een", "en", "van", "ik", "niet", "dat", "hoe", "wat", "zijn", "je"]),
+    ];
+    let lower = text.to_lowercase();
+    let words: Vec<&str> = lower
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+        .take(400)
+        .collect();
+    let mut best = ("unknown", 0usize);
+    for (lang, stops) in STOP {
+        let n = words.iter().filter(|w| stops.contains(w)).count();
+        if n > best.1 {
+            best = (lang, n);
+        }
+    }
+    if best.1 == 0 && words.iter().all(|w| w.is_ascii()) {
+        return "en";
+    }
+    best.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_types::openai::Message;
+
+    fn req(text: &str) -> ChatRequest {
+        ChatRequest {
+            model: "m".into(),
+            messages: vec![Message::text(Role::User, text)],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn simple_tasks_score_simple() {
+        for t in [
+            "Summarize this paragraph in one sentence: the meeting moved to Tuesday.",
+            "Classify the sentiment of this review: great product!",
+            "Translate 'good morning' to French",
+        ] {
+            let f = extract(&req(t));
+            assert_eq!(f.complexity, "simple", "{t}: {f:?}");
+        }
+        assert_eq!(extract(&req("Summarize this article")).task, "summarization");
+    }
+
+    #[test]
+    fn multi_step_reasoning_and_code_score_complex() {
+        for t in [
+            "Analyze the trade-offs step by step and design an architecture for a multi-region database.",
+            "Debug this function and refactor it: ```fn main() { let x = 1; }``` why does it not compile?",
+        ] {
+            let f = extract(&req(t));
+            assert_eq!(f.complexity, "complex", "{t}: {f:?}");
+        }
+        assert_eq!(extract(&req("please debug and refactor my parser")).task, "code");
+    }
+
+    #[test]
+    fn languages_are_detected() {
+        assert_eq!(detect_language("How do I reset my password?"), "en");
+        assert_eq!(detect_language("¿Cómo puedo cambiar la contraseña de mi cuenta?"), "es");
+        assert_eq!(detect_language("Comment est-ce que je peux changer le mot de passe?"), "fr");
+        assert_eq!(detect_language("Wie kann ich das Passwort ändern? Ich weiß es nicht"), "de");
+        assert_eq!(detect_language("パスワードをリセットするにはどうすればいいですか"), "ja");
+        assert_eq!(detect_language("如何重置我的密码"), "zh");
+        assert_eq!(detect_language("Как сбросить пароль?"), "ru");
+    }
+}

@@ -1,0 +1,250 @@
+//! Conditional routing rules in CEL (the Common Expression Language that Envoy, Kubernetes and
+//! other gateways use). Rules are compiled at load, dry-run against a sample context so that
+//! unknown variables and syntax errors are refused with a message pointing into the
+//! expression, and evaluated in order per request: the first that returns `true` picks the
+//! model.
+//!
+//! Variables: `model` (string), `stream` (bool), `metadata` (map: the request body's
+//! `metadata` merged with the `x-switchyard-metadata` header), `tags` (list of strings from
+//! `x-switchyard-tags`), `key` (map of the calling key's attributes; empty for the master key),
+//! `prompt` (see [`super::features::PromptFeatures`]), `budget` (map with `spent_ratio`).
+
+use cel::{Context, Program, Value};
+use serde_json::json;
+use switchyard_config::RuleConfig;
+
+use super::features::PromptFeatures;
+
+/// One compiled rule.
+pub struct Rule {
+    /// Name.
+    pub name: String,
+    /// Source.
+    pub source: String,
+    /// Target model.
+    pub model: String,
+    program: Program,
+}
+
+impl std::fmt::Debug for Rule {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rule")
+            .field("name", &self.name)
+            .field("source", &self.source)
+            .field("model", &self.model)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The ordered rule list.
+#[derive(Debug, Default)]
+pub struct Rules {
+    rules: Vec<Rule>,
+}
+
+/// What rules see of a request.
+#[derive(Debug, Clone, Default)]
+pub struct RuleInput<'a> {
+    /// Requested model.
+    pub model: &'a str,
+    /// Streamed?
+    pub stream: bool,
+    /// Metadata.
+    pub metadata: serde_json::Value,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Key attributes.
+    pub key: serde_json::Value,
+    /// Prompt features.
+    pub prompt: Option<PromptFeatures>,
+    /// Share of the caller's budget spent, 0..1.
+    pub budget_spent_ratio: f64,
+}
+
+/// A rule matched.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleMatch {
+    /// Rule name.
+    pub name: String,
+    /// Model it routes to.
+    pub model: String,
+}
+
+impl Rules {
+    /// Compiles and dry-runs every rule.
+    pub fn compile(configs: &[RuleConfig]) -> Result<Self, String> {
+        let sample = RuleInput {
+            model: "sample",
+            prompt: Some(super::features::extract(&Default::default())),
+            ..Default::default()
+        };
+        let ctx = context(&sample);
+        let mut rules = Vec::with_capacity(configs.len());
+        for c in configs {
+            let program = Program::compile(&c.when).map_err(|e| {
+                format!("{}.when: invalid CEL expression `{}`: {e}", c.path, c.when)
+            })?;
+            match program.execute(&ctx) {
+                Ok(Value::Bool(_)) => {}
+                Ok(other) => {
+                    return Err(format!(
+                        "{}.when: expression `{}` must return a bool, it returned {other:?}",
+                        c.path, c.when
+                    ))
+                }
+                Err(e) => {
+                    let msg = e.to_string();
+                    // Missing map keys are fine at load (metadata varies per request);
+                    // unknown variables and functions are not.
+                    if msg.contains("Undeclared reference") || msg.contains("Unknown function") || msg.contains("not supported") {
+                        return Err(format!("{}.when: `{}`: {msg}", c.path, c.when));
+                    }
+                }
+            }
+            rules.push(Rule {
+                name: c.name.clone(),
+                source: c.when.clone(),
+                model: c.model.clone(),
+                program,
+            });
+        }
+        Ok(Self { rules })
+    }
+
+    /// Whether any rule exists (features are computed only then).
+    pub fn is_empty(&self) -> bool {
+        self.rules.is_empty()
+    }
+
+    /// The rules, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter()
+    }
+
+    /// The first rule that matches. A rule whose evaluation errors (e.g. a metadata key the
+    /// request lacks) does not match.
+    pub fn evaluate(&self, input: &RuleInput<'_>) -> Option<RuleMatch> {
+        if self.rules.is_empty() {
+            return None;
+        }
+        let ctx = context(input);
+        self.rules.iter().find_map(|r| match r.program.execute(&ctx) {
+            Ok(Value::Bool(true)) => Some(RuleMatch {
+                name: r.name.clone(),
+                model: r.model.clone(),
+            }),
+            _ => None,
+        })
+    }
+
+    /// Evaluates every rule, for explanations: (name, result or error text).
+    pub fn trace(&self, input: &RuleInput<'_>) -> Vec<(String, String, Result<bool, String>)> {
+        let ctx = context(input);
+        self.rules
+            .iter()
+            .map(|r| {
+                let res = match r.program.execute(&ctx) {
+                    Ok(Value::Bool(b)) => Ok(b),
+                    Ok(other) => Err(format!("returned {other:?}")),
+                    Err(e) => Err(e.to_string()),
+                };
+                (r.name.clone(), r.source.clone(), res)
+            })
+            .collect()
+    }
+}
+
+fn context(input: &RuleInput<'_>) -> Context<'static, 'static> {
+    let mut ctx = Context::default();
+    let prompt = input
+        .prompt
+        .as_ref()
+        .and_then(|p| serde_json::to_value(p).ok())
+        .unwrap_or_else(|| json!({}));
+    let metadata = if input.metadata.is_object() { input.metadata.clone() } else { json!({}) };
+    let key = if input.key.is_object() { input.key.clone() } else { json!({}) };
+    let vars = [
+        ("model", json!(input.model)),
+        ("stream", json!(input.stream)),
+        ("metadata", metadata),
+        ("tags", json!(input.tags)),
+        ("key", key),
+        ("prompt", prompt),
+        ("budget", json!({ "spent_ratio": input.budget_spent_ratio })),
+    ];
+    for (name, value) in vars {
+        if let Ok(v) = cel::to_value(value) {
+            ctx.add_variable_from_value(name, v);
+        }
+    }
+    ctx
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use switchyard_types::openai::{ChatRequest, Message, Role};
+
+    fn rule(when: &str, model: &str) -> RuleConfig {
+        RuleConfig {
+            name: model.to_owned(),
+            when: when.to_owned(),
+            model: model.to_owned(),
+            path: "rules[0]".to_owned(),
+        }
+    }
+
+    fn prompt(text: &str) -> PromptFeatures {
+        super::super::features::extract(&ChatRequest {
+            model: "m".into(),
+            messages: vec![Message::text(Role::User, text)],
+            ..Default::default()
+        })
+    }
+
+    #[test]
+    fn examples_route_where_they_should() {
+        let rules = Rules::compile(&[
+            rule(r#"has(metadata.queue) && metadata.queue == "escalation""#, "claude-opus"),
+            rule(r#"metadata.queue == "first-line""#, "deepseek"),
+            rule(r#"(has(key.tier) && key.tier == "free") || (has(metadata.tier) && metadata.tier == "free")"#, "cheap"),
+            rule(r#"prompt.language != "en" && prompt.language != "unknown""#, "gemini"),
+            rule(r#"prompt.complexity == "simple" && prompt.task == "summarization""#, "mistral-small"),
+            rule(r#"prompt.complexity == "complex""#, "claude-opus"),
+            rule(r#"budget.spent_ratio > 0.8"#, "cheap"),
+        ])
+        .unwrap();
+        let eval = |metadata: serde_json::Value, text: &str, spent: f64| {
+            rules
+                .evaluate(&RuleInput {
+                    model: "auto",
+                    metadata,
+                    prompt: Some(prompt(text)),
+                    budget_spent_ratio: spent,
+                    ..Default::default()
+                })
+                .map(|m| m.model)
+        };
+        assert_eq!(eval(json!({"queue": "escalation"}), "help", 0.0).as_deref(), Some("claude-opus"));
+        assert_eq!(eval(json!({"queue": "first-line"}), "help", 0.0).as_deref(), Some("deepseek"));
+        assert_eq!(eval(json!({"tier": "free"}), "hello", 0.0).as_deref(), Some("cheap"));
+        assert_eq!(eval(json!({}), "¿Cómo puedo cambiar la contraseña de mi cuenta?", 0.0).as_deref(), Some("gemini"));
+        assert_eq!(eval(json!({}), "Summarize this paragraph: the meeting moved.", 0.0).as_deref(), Some("mistral-small"));
+        assert_eq!(
+            eval(json!({}), "Analyze the trade-offs step by step and design a distributed lock service.", 0.0).as_deref(),
+            Some("claude-opus")
+        );
+        assert_eq!(eval(json!({}), "hello there, what is the time", 0.9).as_deref(), Some("cheap"));
+        assert_eq!(eval(json!({}), "hello there, what is the time", 0.1), None);
+    }
+
+    #[test]
+    fn invalid_expressions_are_refused_with_a_pointed_message() {
+        let err = Rules::compile(&[rule("prompt.tokens >", "x")]).unwrap_err();
+        assert!(err.starts_with("rules[0].when: invalid CEL expression"), "{err}");
+        let err = Rules::compile(&[rule("promt.tokens > 5", "x")]).unwrap_err();
+        assert!(err.contains("promt"), "{err}");
+        let err = Rules::compile(&[rule("prompt.tokens", "x")]).unwrap_err();
+        assert!(err.contains("must return a bool"), "{err}");
+    }
+}
