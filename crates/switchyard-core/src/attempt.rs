@@ -32,7 +32,11 @@ pub struct Deadlines {
 
 impl Deadlines {
     /// Deadlines for an attempt on `dep` starting now.
-    pub fn for_attempt(dep: &Deployment, total: Instant, first_byte_override: Option<Duration>) -> Self {
+    pub fn for_attempt(
+        dep: &Deployment,
+        total: Instant,
+        first_byte_override: Option<Duration>,
+    ) -> Self {
         let now = Instant::now();
         let fb = first_byte_override.unwrap_or(dep.cfg.timeouts.first_byte);
         Self {
@@ -72,7 +76,10 @@ pub enum Started {
 }
 
 fn timed_out(what: &str, provider: &str) -> UpstreamError {
-    UpstreamError::new(ErrorClass::Timeout, format!("{provider} did not answer within the {what} deadline"))
+    UpstreamError::new(
+        ErrorClass::Timeout,
+        format!("{provider} did not answer within the {what} deadline"),
+    )
 }
 
 /// Runs one attempt.
@@ -84,7 +91,11 @@ pub async fn attempt(
     pipe_slot: &mut Option<StreamPipe>,
 ) -> Result<Started, UpstreamError> {
     let provider = &dep.provider;
-    let url = if input.stream { &dep.stream_url } else { &dep.chat_url };
+    let url = if input.stream {
+        &dep.stream_url
+    } else {
+        &dep.chat_url
+    };
     let call = UpstreamCall {
         client: &dep.client,
         url,
@@ -99,15 +110,21 @@ pub async fn attempt(
     let status = response.status().as_u16();
     if !(200..300).contains(&status) {
         let headers = response.headers().clone();
-        let body = timeout_at(deadlines.total, read_body_capped_lossy(response, MAX_ERROR_BYTES))
-            .await
-            .unwrap_or_default();
+        let body = timeout_at(
+            deadlines.total,
+            read_body_capped_lossy(response, MAX_ERROR_BYTES),
+        )
+        .await
+        .unwrap_or_default();
         return Err(provider.adapter.classify_error(status, &headers, &body));
     }
     if !input.stream {
-        let body = timeout_at(deadlines.total, read_body_capped(response, MAX_RESPONSE_BYTES))
-            .await
-            .map_err(|_| timed_out("total", &provider.config.name))??;
+        let body = timeout_at(
+            deadlines.total,
+            read_body_capped(response, MAX_RESPONSE_BYTES),
+        )
+        .await
+        .map_err(|_| timed_out("total", &provider.config.name))??;
         return Ok(Started::Complete { body });
     }
     let provided = pipe_slot.is_some();
@@ -140,7 +157,11 @@ pub async fn attempt(
 
 /// Reads until the first meaningful event (or a properly terminated empty stream), under the
 /// first-byte deadline.
-async fn peek_first(stream: &mut StartedStream, deadlines: Deadlines, provider: &str) -> Result<(), UpstreamError> {
+async fn peek_first(
+    stream: &mut StartedStream,
+    deadlines: Deadlines,
+    provider: &str,
+) -> Result<(), UpstreamError> {
     loop {
         while let Some(ev) = stream.pending.pop_front() {
             let out = stream.pipe.on_event(&ev)?;
@@ -207,9 +228,16 @@ pub fn client_encoder(input: &ChatInput, model: &str) -> ClientEncoder {
 }
 
 /// An encoder for the client's format that continues an earlier stream's identity.
-pub fn client_encoder_with(input: &ChatInput, identity: Option<(String, String, u64)>, model: &str) -> ClientEncoder {
+pub fn client_encoder_with(
+    input: &ChatInput,
+    identity: Option<(String, String, u64)>,
+    model: &str,
+) -> ClientEncoder {
     match client_encoder(input, model) {
-        ClientEncoder::OpenAi { include_usage, .. } => ClientEncoder::OpenAi { include_usage, identity },
+        ClientEncoder::OpenAi { include_usage, .. } => ClientEncoder::OpenAi {
+            include_usage,
+            identity,
+        },
         other => other,
     }
 }

@@ -67,7 +67,10 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn budget_limits_retries_to_a_share_of_traffic() {
-        let b = RetryBucket::new(RetryBudget { ratio: 0.2, min_per_second: 0.0 });
+        let b = RetryBucket::new(RetryBudget {
+            ratio: 0.2,
+            min_per_second: 0.0,
+        });
         // Starts with 10 tokens of burst.
         let mut allowed = 0;
         for _ in 0..100 {

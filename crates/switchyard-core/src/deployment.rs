@@ -294,8 +294,9 @@ impl DeploymentState {
         b.consecutive += 1;
         let long_retry_after = retry_after.filter(|r| *r >= Duration::from_secs(1));
         if probe_failed || b.consecutive >= policy.failures || long_retry_after.is_some() {
-            let cool = long_retry_after
-                .map_or(policy.duration, |r| r.max(if probe_failed { policy.duration } else { r }));
+            let cool = long_retry_after.map_or(policy.duration, |r| {
+                r.max(if probe_failed { policy.duration } else { r })
+            });
             b.state = BreakerState::Open { until: now + cool };
         }
     }
@@ -309,7 +310,9 @@ impl DeploymentState {
         }
         let mut w = lock(&self.window);
         roll(&mut w, now);
-        if rpm.is_some_and(|l| w.requests + 1 > l) || tpm.is_some_and(|l| w.tokens + tokens > l && w.tokens > 0) {
+        if rpm.is_some_and(|l| w.requests + 1 > l)
+            || tpm.is_some_and(|l| w.tokens + tokens > l && w.tokens > 0)
+        {
             return false;
         }
         w.requests += 1;
@@ -318,13 +321,20 @@ impl DeploymentState {
     }
 
     /// Whether admission would succeed, without reserving.
-    pub fn would_admit(&self, rpm: Option<u64>, tpm: Option<u64>, tokens: u64, now: Instant) -> bool {
+    pub fn would_admit(
+        &self,
+        rpm: Option<u64>,
+        tpm: Option<u64>,
+        tokens: u64,
+        now: Instant,
+    ) -> bool {
         if rpm.is_none() && tpm.is_none() {
             return true;
         }
         let mut w = lock(&self.window);
         roll(&mut w, now);
-        !(rpm.is_some_and(|l| w.requests + 1 > l) || tpm.is_some_and(|l| w.tokens + tokens > l && w.tokens > 0))
+        !(rpm.is_some_and(|l| w.requests + 1 > l)
+            || tpm.is_some_and(|l| w.tokens + tokens > l && w.tokens > 0))
     }
 
     /// Replaces a token estimate with the real count.
@@ -349,9 +359,10 @@ impl DeploymentState {
             let b = lock(&self.breaker);
             let (name, rem) = match b.state {
                 BreakerState::Closed => ("closed", None),
-                BreakerState::Open { until } => {
-                    ("open", Some(until.saturating_duration_since(now).as_secs_f64()))
-                }
+                BreakerState::Open { until } => (
+                    "open",
+                    Some(until.saturating_duration_since(now).as_secs_f64()),
+                ),
                 BreakerState::HalfOpen { .. } => ("half_open", None),
             };
             (name, rem, b.consecutive)
@@ -452,9 +463,21 @@ mod tests {
     async fn long_retry_after_cools_down_at_once() {
         let s = DeploymentState::default();
         let t0 = Instant::now();
-        s.record_failure(ErrorClass::RateLimited, Some(Duration::from_secs(20)), Duration::ZERO, &policy(), t0);
-        assert_eq!(s.availability(t0 + Duration::from_secs(19)), Availability::CoolingDown);
-        assert_eq!(s.availability(t0 + Duration::from_secs(21)), Availability::Probe);
+        s.record_failure(
+            ErrorClass::RateLimited,
+            Some(Duration::from_secs(20)),
+            Duration::ZERO,
+            &policy(),
+            t0,
+        );
+        assert_eq!(
+            s.availability(t0 + Duration::from_secs(19)),
+            Availability::CoolingDown
+        );
+        assert_eq!(
+            s.availability(t0 + Duration::from_secs(21)),
+            Availability::Probe
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -29,7 +29,10 @@ impl Engine {
             .map_err(|e| EngineError::invalid(format!("invalid embeddings request: {e}"), None))?;
         if let Some(texts) = req.input.texts() {
             if texts.is_empty() {
-                return Err(EngineError::invalid("`input` must not be empty", Some("input")));
+                return Err(EngineError::invalid(
+                    "`input` must not be empty",
+                    Some("input"),
+                ));
             }
         }
         let snap = self.snapshot();
@@ -59,7 +62,8 @@ impl Engine {
             };
             let adapter = &dep.provider.adapter;
             let upstream_body = if adapter.dialect() == Dialect::OpenAi {
-                let top = TopLevel::parse(&body).map_err(|e| EngineError::invalid(e.to_string(), None))?;
+                let top = TopLevel::parse(&body)
+                    .map_err(|e| EngineError::invalid(e.to_string(), None))?;
                 Bytes::from(top.rewrite(Some(&dep.cfg.model), &[], &[]))
             } else {
                 Bytes::from(adapter.encode_embeddings(&req, &dep.target())?)
@@ -75,23 +79,33 @@ impl Engine {
             };
             let first_byte = (t + dep.cfg.timeouts.first_byte).min(deadline);
             let result: Result<Bytes, UpstreamError> = async {
-                let resp = timeout_at(first_byte, call.send())
-                    .await
-                    .map_err(|_| UpstreamError::new(ErrorClass::Timeout, format!("{} did not answer in time", dep.cfg.provider)))??;
+                let resp = timeout_at(first_byte, call.send()).await.map_err(|_| {
+                    UpstreamError::new(
+                        ErrorClass::Timeout,
+                        format!("{} did not answer in time", dep.cfg.provider),
+                    )
+                })??;
                 let status = resp.status().as_u16();
                 if !(200..300).contains(&status) {
                     let headers = resp.headers().clone();
-                    let b = read_body_capped(resp, MAX_ERROR_BYTES).await.unwrap_or_default();
+                    let b = read_body_capped(resp, MAX_ERROR_BYTES)
+                        .await
+                        .unwrap_or_default();
                     return Err(adapter.classify_error(status, &headers, &b));
                 }
                 let raw = timeout_at(deadline, read_body_capped(resp, MAX_RESPONSE_BYTES))
                     .await
-                    .map_err(|_| UpstreamError::new(ErrorClass::Timeout, "embeddings body timed out"))??;
+                    .map_err(|_| {
+                        UpstreamError::new(ErrorClass::Timeout, "embeddings body timed out")
+                    })??;
                 if adapter.dialect() == Dialect::OpenAi {
                     let v: serde_json::Value = serde_json::from_slice(&raw)
                         .map_err(|e| UpstreamError::new(ErrorClass::Malformed, e.to_string()))?;
                     if v.get("data").is_none() {
-                        return Err(UpstreamError::new(ErrorClass::Malformed, "embeddings response without `data`"));
+                        return Err(UpstreamError::new(
+                            ErrorClass::Malformed,
+                            "embeddings response without `data`",
+                        ));
                     }
                     Ok(raw)
                 } else {
@@ -126,7 +140,13 @@ impl Engine {
                     });
                 }
                 Err(err) => {
-                    dep.state.record_failure(err.class, err.retry_after, elapsed, &group.cooldown, Instant::now());
+                    dep.state.record_failure(
+                        err.class,
+                        err.retry_after,
+                        elapsed,
+                        &group.cooldown,
+                        Instant::now(),
+                    );
                     failed.push(AttemptRecord {
                         deployment: dep.cfg.id.clone(),
                         provider: dep.cfg.provider.clone(),
@@ -143,7 +163,12 @@ impl Engine {
             }
         }
         match last {
-            Some((last, provider, deployment)) => Err(EngineError::Upstream { last, provider, deployment, attempts: failed }),
+            Some((last, provider, deployment)) => Err(EngineError::Upstream {
+                last,
+                provider,
+                deployment,
+                attempts: failed,
+            }),
             None => Err(EngineError::Unavailable {
                 model: group.name.clone(),
                 reason: "every deployment is cooling down".to_owned(),

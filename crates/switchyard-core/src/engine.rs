@@ -101,7 +101,10 @@ impl Engine {
             let rin = rule_input(input)?;
             if let Some(m) = snap.rules.evaluate(&rin) {
                 let group = snap.resolve(&m.model)?;
-                return Ok(Routed { group, rule: Some(m) });
+                return Ok(Routed {
+                    group,
+                    rule: Some(m),
+                });
             }
         }
         Ok(Routed {
@@ -116,10 +119,13 @@ impl Engine {
         let routed = self.route(&snap, &input)?;
         self.inner.retry.deposit();
         let start = Instant::now();
-        let total = input
-            .options
-            .total_timeout
-            .unwrap_or_else(|| routed.group.deployments.first().map_or(snap.config.timeouts.total, |d| d.cfg.timeouts.total));
+        let total = input.options.total_timeout.unwrap_or_else(|| {
+            routed
+                .group
+                .deployments
+                .first()
+                .map_or(snap.config.timeouts.total, |d| d.cfg.timeouts.total)
+        });
         let deadline = start + total;
         let input = Arc::new(input);
         let mut run = Run {
@@ -146,7 +152,11 @@ pub fn rule_input(input: &ChatInput) -> Result<RuleInput<'_>, EngineError> {
     let tags = metadata
         .get("tags")
         .and_then(|t| t.as_array())
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
         .unwrap_or_default();
     Ok(RuleInput {
         model: &input.model,
@@ -245,7 +255,10 @@ impl Run<'_> {
 
     /// Tries a group's deployments. Returns the outcome (None when nothing could be tried) and
     /// whether any attempt was made.
-    async fn run_group(&mut self, group: &Arc<Group>) -> Result<(Option<Outcome>, bool), EngineError> {
+    async fn run_group(
+        &mut self,
+        group: &Arc<Group>,
+    ) -> Result<(Option<Outcome>, bool), EngineError> {
         let input = self.input;
         let now = Instant::now();
         let tokens = input.estimated_tokens();
@@ -311,13 +324,19 @@ impl Run<'_> {
             if !dep.state.try_acquire(now) {
                 continue;
             }
-            if !dep.state.try_admit(dep.cfg.rpm, dep.cfg.tpm, tokens + output, now) {
+            if !dep
+                .state
+                .try_admit(dep.cfg.rpm, dep.cfg.tpm, tokens + output, now)
+            {
                 continue;
             }
             attempts += 1;
             attempted = true;
             let hedge_with = if attempts == 1 && group.hedge.is_some() {
-                usable.get(idx % usable.len()).filter(|d| d.cfg.id != dep.cfg.id).cloned()
+                usable
+                    .get(idx % usable.len())
+                    .filter(|d| d.cfg.id != dep.cfg.id)
+                    .cloned()
             } else {
                 None
             };
@@ -341,10 +360,20 @@ impl Run<'_> {
     }
 
     /// One attempt on `dep`, recording its outcome.
-    async fn one(&mut self, group: &Arc<Group>, dep: &Arc<Deployment>, hedged: bool) -> Result<Outcome, EngineError> {
+    async fn one(
+        &mut self,
+        group: &Arc<Group>,
+        dep: &Arc<Deployment>,
+        hedged: bool,
+    ) -> Result<Outcome, EngineError> {
         let input = self.input;
-        let prepared = prepare(input, dep, input.options.param_policy.unwrap_or(group.param_policy))?;
-        let deadlines = Deadlines::for_attempt(dep, self.deadline, input.options.first_byte_timeout);
+        let prepared = prepare(
+            input,
+            dep,
+            input.options.param_policy.unwrap_or(group.param_policy),
+        )?;
+        let deadlines =
+            Deadlines::for_attempt(dep, self.deadline, input.options.first_byte_timeout);
         let inflight = dep.state.start();
         let t = Instant::now();
         let res = attempt(input, dep, &prepared, deadlines, &mut None).await;
@@ -372,7 +401,8 @@ impl Run<'_> {
         let input = self.input;
         let policy = input.options.param_policy.unwrap_or(group.param_policy);
         let p_prep = prepare(input, primary, policy)?;
-        let p_dead = Deadlines::for_attempt(primary, self.deadline, input.options.first_byte_timeout);
+        let p_dead =
+            Deadlines::for_attempt(primary, self.deadline, input.options.first_byte_timeout);
         let p_inflight = primary.state.start();
         let t = Instant::now();
         let mut p_slot = None;
@@ -397,7 +427,9 @@ impl Run<'_> {
             let elapsed = t.elapsed();
             self.upstream_total += elapsed;
             return match res {
-                Ok(started) => self.finish(group, primary, &p_prep, started, elapsed, p_inflight, false),
+                Ok(started) => {
+                    self.finish(group, primary, &p_prep, started, elapsed, p_inflight, false)
+                }
                 Err(err) => {
                     self.record_failure(group, primary, &err, elapsed);
                     Ok(Outcome::Failed(err))
@@ -406,7 +438,8 @@ impl Run<'_> {
         }
         tracing::debug!(primary = %primary.cfg.id, secondary = %secondary.cfg.id, "hedging");
         let s_prep = prepare(input, secondary, policy)?;
-        let s_dead = Deadlines::for_attempt(secondary, self.deadline, input.options.first_byte_timeout);
+        let s_dead =
+            Deadlines::for_attempt(secondary, self.deadline, input.options.first_byte_timeout);
         let s_inflight = secondary.state.start();
         let ts = Instant::now();
         let mut s_slot = None;
@@ -446,9 +479,20 @@ impl Run<'_> {
         }
     }
 
-    fn record_failure(&mut self, group: &Group, dep: &Deployment, err: &UpstreamError, elapsed: Duration) {
-        dep.state
-            .record_failure(err.class, err.retry_after, elapsed, &group.cooldown, Instant::now());
+    fn record_failure(
+        &mut self,
+        group: &Group,
+        dep: &Deployment,
+        err: &UpstreamError,
+        elapsed: Duration,
+    ) {
+        dep.state.record_failure(
+            err.class,
+            err.retry_after,
+            elapsed,
+            &group.cooldown,
+            Instant::now(),
+        );
         tracing::debug!(deployment = %dep.cfg.id, class = err.class.as_str(), status = ?err.status, "attempt failed");
         self.failed.push(AttemptRecord {
             deployment: dep.cfg.id.clone(),
@@ -459,7 +503,10 @@ impl Run<'_> {
         });
     }
 
-    #[expect(clippy::too_many_arguments, reason = "one call site per attempt kind; a struct would only rename them")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "one call site per attempt kind; a struct would only rename them"
+    )]
     fn finish(
         &mut self,
         group: &Arc<Group>,
@@ -541,7 +588,12 @@ fn complete_body(
     prepared: &Prepared,
     body: &[u8],
 ) -> Result<(Bytes, Option<Usage>), UpstreamError> {
-    let malformed = |e: String| UpstreamError::new(ErrorClass::Malformed, format!("malformed response from {}: {e}", dep.cfg.provider));
+    let malformed = |e: String| {
+        UpstreamError::new(
+            ErrorClass::Malformed,
+            format!("malformed response from {}: {e}", dep.cfg.provider),
+        )
+    };
     if prepared.passthrough {
         let view: UsageView = serde_json::from_slice(body).map_err(|e| malformed(e.to_string()))?;
         let usage = match input.ingress {
@@ -549,7 +601,8 @@ fn complete_body(
                 if view.choices.is_none() {
                     return Err(malformed("no `choices`".to_owned()));
                 }
-                view.usage.and_then(|u| serde_json::from_value::<Usage>(u).ok())
+                view.usage
+                    .and_then(|u| serde_json::from_value::<Usage>(u).ok())
             }
             Ingress::Anthropic => {
                 if view.content.is_none() {
@@ -558,7 +611,9 @@ fn complete_body(
                 view.usage.map(|u| {
                     let n = |k: &str| u.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
                     Usage::new(
-                        n("input_tokens") + n("cache_read_input_tokens") + n("cache_creation_input_tokens"),
+                        n("input_tokens")
+                            + n("cache_read_input_tokens")
+                            + n("cache_creation_input_tokens"),
                         n("output_tokens"),
                     )
                 })
@@ -580,7 +635,9 @@ fn complete_body(
     let usage = resp.usage.clone();
     let out = match input.ingress {
         Ingress::OpenAi => serde_json::to_vec(&resp).map_err(|e| malformed(e.to_string()))?,
-        Ingress::Anthropic => switchyard_providers::anthropic::ingress::response_from_canonical(&resp, &dep.cfg.model),
+        Ingress::Anthropic => {
+            switchyard_providers::anthropic::ingress::response_from_canonical(&resp, &dep.cfg.model)
+        }
     };
     Ok((Bytes::from(out), usage))
 }

@@ -69,7 +69,9 @@ impl EngineError {
     pub fn attempts(&self) -> &[AttemptRecord] {
         match self {
             Self::Upstream { attempts, .. } | Self::Unavailable { attempts, .. } => attempts,
-            Self::InvalidRequest { .. } | Self::UnsupportedParam { .. } | Self::ModelNotFound { .. } => &[],
+            Self::InvalidRequest { .. }
+            | Self::UnsupportedParam { .. }
+            | Self::ModelNotFound { .. } => &[],
         }
     }
 }

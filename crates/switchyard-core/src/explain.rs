@@ -92,11 +92,17 @@ impl Engine {
             stream: input.stream,
             explore: false,
         };
-        let candidates = rank(&routed.group, rank_input, now).into_iter().map(|(_, s)| s).collect();
+        let candidates = rank(&routed.group, rank_input, now)
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect();
         let mut fallbacks = Vec::new();
         for f in &routed.group.fallbacks {
             let cands = match snap.resolve(&f.model) {
-                Ok(g) => rank(&g, rank_input, now).into_iter().map(|(_, s)| s).collect(),
+                Ok(g) => rank(&g, rank_input, now)
+                    .into_iter()
+                    .map(|(_, s)| s)
+                    .collect(),
                 Err(_) => Vec::new(),
             };
             fallbacks.push(FallbackTrace {

@@ -47,7 +47,10 @@ pub struct LiveStream {
 }
 
 impl LiveStream {
-    #[expect(clippy::too_many_arguments, reason = "built in one place from the attempt loop's state")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "built in one place from the attempt loop's state"
+    )]
     pub(crate) fn new(
         inner: Arc<Inner>,
         snap: Arc<Snapshot>,
@@ -117,10 +120,17 @@ impl LiveStream {
             let idle_deadline = (Instant::now() + self.dep.cfg.timeouts.idle).min(self.deadline);
             match timeout_at(idle_deadline, cur.response.chunk()).await {
                 Err(_) => {
-                    let what = if Instant::now() >= self.deadline { "total" } else { "idle" };
+                    let what = if Instant::now() >= self.deadline {
+                        "total"
+                    } else {
+                        "idle"
+                    };
                     let e = UpstreamError::new(
                         ErrorClass::Timeout,
-                        format!("{} stalled: no data within the {what} deadline", self.dep.cfg.provider),
+                        format!(
+                            "{} stalled: no data within the {what} deadline",
+                            self.dep.cfg.provider
+                        ),
                     );
                     self.fail(e).await;
                 }
@@ -155,9 +165,11 @@ impl LiveStream {
         self.dep.state.record_success(elapsed, None);
         if let Some(cur) = &self.cur {
             if let Some(u) = &cur.pipe.tap.usage {
-                self.dep
-                    .state
-                    .settle_tokens(self.input.estimated_tokens(), u.total_tokens, Instant::now());
+                self.dep.state.settle_tokens(
+                    self.input.estimated_tokens(),
+                    u.total_tokens,
+                    Instant::now(),
+                );
                 tracing::debug!(
                     deployment = %self.dep.cfg.id,
                     prompt_tokens = u.prompt_tokens,
@@ -220,7 +232,11 @@ impl LiveStream {
     ) -> Result<(), StreamPipe> {
         let mut encoder = encoder;
         let Ok(canonical) = self.input.canonical() else {
-            return Err(StreamPipe::continuation(self.dep.provider.adapter.stream_decoder(), encoder, tap));
+            return Err(StreamPipe::continuation(
+                self.dep.provider.adapter.stream_decoder(),
+                encoder,
+                tap,
+            ));
         };
         let mut req = canonical.clone();
         let partial = tap.text.trim_end().to_owned();
@@ -232,7 +248,11 @@ impl LiveStream {
             req.messages.push(m);
         }
         req.stream = Some(true);
-        let policy = self.input.options.param_policy.unwrap_or(self.group.param_policy);
+        let policy = self
+            .input
+            .options
+            .param_policy
+            .unwrap_or(self.group.param_policy);
         for dep in self.candidates(err.class) {
             let now = Instant::now();
             if now >= self.deadline || !dep.state.try_acquire(now) {
@@ -241,8 +261,13 @@ impl LiveStream {
             let Ok(prepared) = prepare_canonical(&self.input, &req, &dep, policy) else {
                 continue;
             };
-            let mut slot = Some(StreamPipe::continuation(dep.provider.adapter.stream_decoder(), encoder, tap.clone()));
-            let deadlines = Deadlines::for_attempt(&dep, self.deadline, self.input.options.first_byte_timeout);
+            let mut slot = Some(StreamPipe::continuation(
+                dep.provider.adapter.stream_decoder(),
+                encoder,
+                tap.clone(),
+            ));
+            let deadlines =
+                Deadlines::for_attempt(&dep, self.deadline, self.input.options.first_byte_timeout);
             let inflight = dep.state.start();
             let t = Instant::now();
             match attempt(&self.input, &dep, &prepared, deadlines, &mut slot).await {
@@ -268,20 +293,36 @@ impl LiveStream {
                     return Ok(());
                 }
                 Ok(Started::Complete { .. }) | Err(_) if slot.is_none() => {
-                    return Err(StreamPipe::new(crate::pipe::PipeMode::PassOpenAi { strip_usage_chunk: false }));
+                    return Err(StreamPipe::new(crate::pipe::PipeMode::PassOpenAi {
+                        strip_usage_chunk: false,
+                    }));
                 }
                 Ok(Started::Complete { .. }) => {}
                 Err(e) => {
-                    dep.state.record_failure(e.class, e.retry_after, t.elapsed(), &self.group.cooldown, Instant::now());
+                    dep.state.record_failure(
+                        e.class,
+                        e.retry_after,
+                        t.elapsed(),
+                        &self.group.cooldown,
+                        Instant::now(),
+                    );
                     self.tried.push(dep.cfg.id.clone());
                 }
             }
             match slot.and_then(StreamPipe::into_encoder) {
                 Some(enc) => encoder = enc,
-                None => return Err(StreamPipe::new(crate::pipe::PipeMode::PassOpenAi { strip_usage_chunk: false })),
+                None => {
+                    return Err(StreamPipe::new(crate::pipe::PipeMode::PassOpenAi {
+                        strip_usage_chunk: false,
+                    }))
+                }
             }
         }
-        Err(StreamPipe::continuation(self.dep.provider.adapter.stream_decoder(), encoder, tap))
+        Err(StreamPipe::continuation(
+            self.dep.provider.adapter.stream_decoder(),
+            encoder,
+            tap,
+        ))
     }
 
     /// Continuation candidates: the group's other healthy deployments, then its fallbacks'.
@@ -296,7 +337,11 @@ impl LiveStream {
         let mut out: Vec<Arc<Deployment>> = Vec::new();
         let push_group = |g: &Group, out: &mut Vec<Arc<Deployment>>| {
             for (d, s) in rank(g, input, now) {
-                if s.health != "cooling_down" && s.within_limits && !self.tried.contains(&d.cfg.id) && !out.iter().any(|o| o.cfg.id == d.cfg.id) {
+                if s.health != "cooling_down"
+                    && s.within_limits
+                    && !self.tried.contains(&d.cfg.id)
+                    && !out.iter().any(|o| o.cfg.id == d.cfg.id)
+                {
                     out.push(d);
                 }
             }
@@ -332,5 +377,8 @@ impl Drop for LiveStream {
 
 /// Text of a message, for tests of continuation.
 pub fn message_text(m: &Message) -> String {
-    m.content.as_ref().map(Content::joined_text).unwrap_or_default()
+    m.content
+        .as_ref()
+        .map(Content::joined_text)
+        .unwrap_or_default()
 }

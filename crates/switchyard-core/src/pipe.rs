@@ -214,7 +214,12 @@ impl StreamPipe {
             PipeMode::PassAnthropic => pass_anthropic(&mut self.tap, ev),
             PipeMode::Translate { decoder, encoder } => {
                 let chunks = decoder.feed(ev)?;
-                Ok(encode_chunks(&mut self.tap, encoder, chunks, self.continuation))
+                Ok(encode_chunks(
+                    &mut self.tap,
+                    encoder,
+                    chunks,
+                    self.continuation,
+                ))
             }
         }
     }
@@ -260,7 +265,11 @@ impl StreamPipe {
         let message = format!("upstream {provider} failed mid-stream: {}", err.message);
         let is_anthropic = matches!(
             &self.mode,
-            PipeMode::PassAnthropic | PipeMode::Translate { encoder: ClientEncoder::Anthropic(_), .. }
+            PipeMode::PassAnthropic
+                | PipeMode::Translate {
+                    encoder: ClientEncoder::Anthropic(_),
+                    ..
+                }
         );
         if is_anthropic {
             let kind = match err.class {
@@ -268,7 +277,11 @@ impl StreamPipe {
                 ErrorClass::Overloaded => "overloaded_error",
                 _ => "api_error",
             };
-            if let PipeMode::Translate { encoder: ClientEncoder::Anthropic(enc), .. } = &mut self.mode {
+            if let PipeMode::Translate {
+                encoder: ClientEncoder::Anthropic(enc),
+                ..
+            } = &mut self.mode
+            {
                 return enc.error(kind, &message);
             }
             let body = switchyard_providers::anthropic::ingress::error_body(kind, &message);
@@ -283,7 +296,12 @@ pub fn openai_error_event(err: &UpstreamError, message: &str) -> Bytes {
     let env = ErrorEnvelope {
         error: ErrorBody {
             message: message.to_owned(),
-            kind: if err.class == ErrorClass::Timeout { "timeout_error" } else { "upstream_error" }.to_owned(),
+            kind: if err.class == ErrorClass::Timeout {
+                "timeout_error"
+            } else {
+                "upstream_error"
+            }
+            .to_owned(),
             code: Some(err.class.as_str().to_owned()),
             param: None,
         },
@@ -300,17 +318,28 @@ fn pass_openai(
 ) -> Result<Vec<Bytes>, UpstreamError> {
     if ev.is_empty() {
         // Comments/keep-alives pass through: they keep client-side idle timers happy.
-        return Ok(if ev.raw.first() == Some(&b':') { vec![ev.raw.clone()] } else { Vec::new() });
+        return Ok(if ev.raw.first() == Some(&b':') {
+            vec![ev.raw.clone()]
+        } else {
+            Vec::new()
+        });
     }
     if ev.is_done() {
         tap.complete = true;
         *done_written = true;
         return Ok(vec![ev.raw.clone()]);
     }
-    let view: OaChunkView<'_> = serde_json::from_slice(&ev.data)
-        .map_err(|e| UpstreamError::new(ErrorClass::Malformed, format!("malformed stream chunk: {e}")))?;
+    let view: OaChunkView<'_> = serde_json::from_slice(&ev.data).map_err(|e| {
+        UpstreamError::new(
+            ErrorClass::Malformed,
+            format!("malformed stream chunk: {e}"),
+        )
+    })?;
     if let Some(err) = view.error {
-        let msg = err.get("message").and_then(|m| m.as_str()).unwrap_or("upstream stream error");
+        let msg = err
+            .get("message")
+            .and_then(|m| m.as_str())
+            .unwrap_or("upstream stream error");
         return Err(UpstreamError::new(ErrorClass::StreamBroken, msg));
     }
     if tap.identity.is_none() {
@@ -351,8 +380,12 @@ fn pass_anthropic(tap: &mut Tap, ev: &SseEvent) -> Result<Vec<Bytes>, UpstreamEr
     if ev.is_empty() {
         return Ok(vec![ev.raw.clone()]);
     }
-    let view: AnEventView<'_> = serde_json::from_slice(&ev.data)
-        .map_err(|e| UpstreamError::new(ErrorClass::Malformed, format!("malformed stream event: {e}")))?;
+    let view: AnEventView<'_> = serde_json::from_slice(&ev.data).map_err(|e| {
+        UpstreamError::new(
+            ErrorClass::Malformed,
+            format!("malformed stream event: {e}"),
+        )
+    })?;
     match view.kind.as_ref() {
         "message_start" => {
             if let Some(u) = view.message.and_then(|m| m.usage) {
@@ -394,7 +427,10 @@ fn pass_anthropic(tap: &mut Tap, ev: &SseEvent) -> Result<Vec<Bytes>, UpstreamEr
         "error" => {
             let err = view.error.unwrap_or_default();
             let kind = err.get("type").and_then(|t| t.as_str()).unwrap_or("");
-            let msg = err.get("message").and_then(|t| t.as_str()).unwrap_or("upstream stream error");
+            let msg = err
+                .get("message")
+                .and_then(|t| t.as_str())
+                .unwrap_or("upstream stream error");
             let class = match kind {
                 "overloaded_error" => ErrorClass::Overloaded,
                 "rate_limit_error" => ErrorClass::RateLimited,
@@ -449,7 +485,12 @@ fn encode_chunks(
             }
         }
         if tap.identity.is_none() && !continuation {
-            tap.identity = Some((chunk.id.clone(), chunk.model.clone(), chunk.created));
+            let created = if chunk.created == 0 {
+                crate::engine::unix_now()
+            } else {
+                chunk.created
+            };
+            tap.identity = Some((chunk.id.clone(), chunk.model.clone(), created));
         }
         for c in &mut chunk.choices {
             let d: &mut Delta = &mut c.delta;
@@ -485,7 +526,13 @@ fn encode_chunks(
             continue;
         }
         match encoder {
-            ClientEncoder::OpenAi { include_usage, identity } => {
+            ClientEncoder::OpenAi {
+                include_usage,
+                identity,
+            } => {
+                if chunk.created == 0 {
+                    chunk.created = tap.identity.as_ref().map_or(0, |i| i.2);
+                }
                 if let Some((id, model, created)) = identity.as_ref() {
                     chunk.id.clone_from(id);
                     chunk.model.clone_from(model);

@@ -27,9 +27,8 @@ pub struct ModelInfo {
     pub max_output: Option<u64>,
 }
 
-static TABLE: LazyLock<Vec<ModelInfo>> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("../data/models.json")).unwrap_or_default()
-});
+static TABLE: LazyLock<Vec<ModelInfo>> =
+    LazyLock::new(|| serde_json::from_str(include_str!("../data/models.json")).unwrap_or_default());
 
 static INDEX: LazyLock<HashMap<(String, String), usize>> = LazyLock::new(|| {
     TABLE
@@ -72,7 +71,15 @@ pub fn provider_for_bare_model(model: &str) -> Option<&'static str> {
         ("qwen", "dashscope"),
         ("grok-", "xai"),
     ];
-    const NATIVE: &[&str] = &["openai", "anthropic", "gemini", "deepseek", "mistral", "dashscope", "xai"];
+    const NATIVE: &[&str] = &[
+        "openai",
+        "anthropic",
+        "gemini",
+        "deepseek",
+        "mistral",
+        "dashscope",
+        "xai",
+    ];
     if let Some(m) = TABLE
         .iter()
         .find(|m| m.model == model && NATIVE.contains(&m.provider.as_str()))
@@ -95,7 +102,10 @@ mod tests {
         let m = lookup("anthropic", "claude-sonnet-4-5").unwrap();
         assert_eq!(m.context, Some(200_000));
         assert_eq!(provider_for_bare_model("gpt-4o-mini"), Some("openai"));
-        assert_eq!(provider_for_bare_model("claude-haiku-4-5"), Some("anthropic"));
+        assert_eq!(
+            provider_for_bare_model("claude-haiku-4-5"),
+            Some("anthropic")
+        );
         assert_eq!(provider_for_bare_model("qwen-max"), Some("dashscope"));
         assert_eq!(provider_for_bare_model("llama-3"), None);
     }

@@ -70,14 +70,31 @@ pub fn estimate_tokens(bytes: usize) -> u64 {
 
 impl ChatInput {
     /// Reads the routing fields of a body; the rest stays unparsed.
-    pub fn parse(ingress: Ingress, body: Bytes, options: RequestOptions) -> Result<Self, EngineError> {
+    pub fn parse(
+        ingress: Ingress,
+        body: Bytes,
+        options: RequestOptions,
+    ) -> Result<Self, EngineError> {
         let top = TopLevel::parse(&body).map_err(|e| {
-            EngineError::invalid(format!("request body is not a valid JSON object: {e}"), None)
+            EngineError::invalid(
+                format!("request body is not a valid JSON object: {e}"),
+                None,
+            )
         })?;
         let model: String = match top.field::<String>("model") {
             Ok(Some(m)) if !m.is_empty() => m,
-            Ok(_) => return Err(EngineError::invalid("you must provide a model parameter", Some("model"))),
-            Err(_) => return Err(EngineError::invalid("`model` must be a string", Some("model"))),
+            Ok(_) => {
+                return Err(EngineError::invalid(
+                    "you must provide a model parameter",
+                    Some("model"),
+                ))
+            }
+            Err(_) => {
+                return Err(EngineError::invalid(
+                    "`model` must be a string",
+                    Some("model"),
+                ))
+            }
         };
         let stream = top
             .field::<bool>("stream")
@@ -86,13 +103,18 @@ impl ChatInput {
         let include_usage = match top.get("stream_options") {
             Some(raw) => {
                 let v: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
-                v.get("include_usage").and_then(serde_json::Value::as_bool).unwrap_or(false)
+                v.get("include_usage")
+                    .and_then(serde_json::Value::as_bool)
+                    .unwrap_or(false)
             }
             None => false,
         };
         let has_messages = top.has("messages");
         if !has_messages {
-            return Err(EngineError::invalid("`messages` is required", Some("messages")));
+            return Err(EngineError::invalid(
+                "`messages` is required",
+                Some("messages"),
+            ));
         }
         drop(top);
         Ok(Self {
@@ -156,7 +178,11 @@ pub struct Prepared {
 }
 
 /// Builds the upstream body of `input` for `dep`.
-pub fn prepare(input: &ChatInput, dep: &Deployment, policy: ParamPolicy) -> Result<Prepared, EngineError> {
+pub fn prepare(
+    input: &ChatInput,
+    dep: &Deployment,
+    policy: ParamPolicy,
+) -> Result<Prepared, EngineError> {
     let provider = &dep.provider;
     let dialect = provider.adapter.dialect();
     if dialect == input.ingress.dialect() {

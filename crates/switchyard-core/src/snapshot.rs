@@ -85,7 +85,9 @@ fn adapter_for(kind: ProviderKind, dialect: Dialect) -> Arc<dyn Adapter> {
         (_, Dialect::Anthropic) => Arc::new(AnthropicAdapter),
         (_, Dialect::Gemini) => Arc::new(GeminiAdapter),
         (_, Dialect::OpenAi) => Arc::new(OpenAiAdapter::new(
-            switchyard_providers::catalog::spec(kind).quirks.reasoning_field,
+            switchyard_providers::catalog::spec(kind)
+                .quirks
+                .reasoning_field,
         )),
     }
 }
@@ -170,12 +172,18 @@ impl Snapshot {
         Group {
             name: m.name.clone(),
             strategy: m.strategy,
-            deployments: m.deployments.iter().filter_map(|d| self.deployment(d)).collect(),
+            deployments: m
+                .deployments
+                .iter()
+                .filter_map(|d| self.deployment(d))
+                .collect(),
             fallbacks: m.fallbacks.clone(),
             retry: m.retry,
             cooldown: m.cooldown,
             hedge: m.hedge,
-            param_policy: m.unsupported_params.unwrap_or(self.config.server.unsupported_params),
+            param_policy: m
+                .unsupported_params
+                .unwrap_or(self.config.server.unsupported_params),
             cursor: AtomicUsize::new(0),
             configured: true,
         }
@@ -225,11 +233,7 @@ impl Snapshot {
                 self.direct_group(model, provider, rest)
             }
             _ => pricing::provider_for_bare_model(model).and_then(|kind| {
-                let provider = self
-                    .config
-                    .providers
-                    .iter()
-                    .find(|p| p.spec.name == kind)?;
+                let provider = self.config.providers.iter().find(|p| p.spec.name == kind)?;
                 self.direct_group(model, &provider.name, model)
             }),
         };
@@ -265,7 +269,10 @@ impl Snapshot {
                     seen.push(&m.model);
                 }
             }
-            out.extend(seen.into_iter().map(|m| (format!("{}/{m}", p.name), p.name.clone())));
+            out.extend(
+                seen.into_iter()
+                    .map(|m| (format!("{}/{m}", p.name), p.name.clone())),
+            );
         }
         out
     }
@@ -277,7 +284,8 @@ impl Snapshot {
             .into_iter()
             .map(|(id, _)| {
                 let tail = id.rsplit('/').next().unwrap_or(&id).to_ascii_lowercase();
-                let d = levenshtein(&lower, &id.to_ascii_lowercase()).min(levenshtein(&lower, &tail));
+                let d =
+                    levenshtein(&lower, &id.to_ascii_lowercase()).min(levenshtein(&lower, &tail));
                 (d, id)
             })
             .collect();

@@ -112,11 +112,20 @@ pub fn classify_transport_error(err: reqwest::Error) -> UpstreamError {
     if err.is_timeout() {
         UpstreamError::new(ErrorClass::Timeout, "upstream timed out")
     } else if err.is_connect() {
-        UpstreamError::new(ErrorClass::Connect, format!("cannot connect to upstream: {}", root_cause(&err)))
+        UpstreamError::new(
+            ErrorClass::Connect,
+            format!("cannot connect to upstream: {}", root_cause(&err)),
+        )
     } else if err.is_body() || err.is_decode() {
-        UpstreamError::new(ErrorClass::StreamBroken, format!("upstream connection broke: {}", root_cause(&err)))
+        UpstreamError::new(
+            ErrorClass::StreamBroken,
+            format!("upstream connection broke: {}", root_cause(&err)),
+        )
     } else {
-        UpstreamError::new(ErrorClass::Connect, format!("upstream request failed: {}", root_cause(&err)))
+        UpstreamError::new(
+            ErrorClass::Connect,
+            format!("upstream request failed: {}", root_cause(&err)),
+        )
     }
 }
 

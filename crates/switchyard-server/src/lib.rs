@@ -1,1 +1,15 @@
-//! The HTTP server.
+//! The HTTP edge: routes, authentication, the error contract, SSE encoding and transparency
+//! headers. Handlers are thin: extract, call the engine, convert the result.
+
+mod app;
+mod auth;
+mod error;
+mod extract;
+mod headers;
+mod options;
+mod routes;
+mod state;
+
+pub use app::app;
+pub use error::{ApiError, ErrorFormat, ErrorKind};
+pub use state::AppState;

@@ -65,7 +65,11 @@ pub fn extract(req: &ChatRequest) -> PromptFeatures {
         match m.role {
             Role::User => {
                 turns += 1;
-                last_user = m.content.as_ref().map(Content::joined_text).unwrap_or_default();
+                last_user = m
+                    .content
+                    .as_ref()
+                    .map(Content::joined_text)
+                    .unwrap_or_default();
             }
             Role::System | Role::Developer => {
                 if let Some(c) = &m.content {
@@ -193,13 +197,13 @@ pub fn detect_language(text: &str) -> &'static str {
         }
         letters += 1;
         let idx = match c as u32 {
-            0x3040..=0x30FF => 1,                     // kana: ja
-            0xAC00..=0xD7AF | 0x1100..=0x11FF => 2,   // hangul: ko
-            0x4E00..=0x9FFF | 0x3400..=0x4DBF => 3,   // han: zh (ja if kana present)
-            0x0400..=0x04FF => 4,                     // cyrillic: ru
-            0x0600..=0x06FF => 5,                     // arabic
-            0x0900..=0x097F => 6,                     // devanagari: hi
-            0x0370..=0x03FF => 7,                     // greek
+            0x3040..=0x30FF => 1,                   // kana: ja
+            0xAC00..=0xD7AF | 0x1100..=0x11FF => 2, // hangul: ko
+            0x4E00..=0x9FFF | 0x3400..=0x4DBF => 3, // han: zh (ja if kana present)
+            0x0400..=0x04FF => 4,                   // cyrillic: ru
+            0x0600..=0x06FF => 5,                   // arabic
+            0x0900..=0x097F => 6,                   // devanagari: hi
+            0x0370..=0x03FF => 7,                   // greek
             _ => 0,
         };
         counts[idx] += 1;
@@ -210,20 +214,65 @@ pub fn detect_language(text: &str) -> &'static str {
     if counts[1] > 0 && counts[1] + counts[3] > letters / 3 {
         return "ja";
     }
-    let scripts = [(2, "ko"), (3, "zh"), (4, "ru"), (5, "ar"), (6, "hi"), (7, "el")];
+    let scripts = [
+        (2, "ko"),
+        (3, "zh"),
+        (4, "ru"),
+        (5, "ar"),
+        (6, "hi"),
+        (7, "el"),
+    ];
     for (i, lang) in scripts {
         if counts[i] > letters / 3 {
             return lang;
         }
     }
     const STOP: &[(&str, &[&str])] = &[
-        ("en", &["the", "and", "is", "to", "of", "what", "how", "you", "this", "please", "my", "it"]),
-        ("es", &["el", "la", "los", "las", "que", "de", "y", "es", "por", "para", "cómo", "qué", "una"]),
-        ("fr", &["le", "la", "les", "et", "est", "que", "des", "une", "pour", "vous", "je", "comment"]),
-        ("de", &["der", "die", "das", "und", "ist", "nicht", "ich", "sie", "wie", "mit", "ein", "eine"]),
-        ("pt", &["o", "os", "que", "não", "uma", "para", "com", "você", "como", "é", "do", "da"]),
-        ("it", &["il", "che", "non", "una", "per", "sono", "come", "della", "gli", "è", "ciao", "di"]),
-        ("nl", &["de", "het", "een", "en", "van", "ik", "niet", "dat", "hoe", "wat", "zijn", "je"]),
+        (
+            "en",
+            &[
+                "the", "and", "is", "to", "of", "what", "how", "you", "this", "please", "my", "it",
+            ],
+        ),
+        (
+            "es",
+            &[
+                "el", "la", "los", "las", "que", "de", "y", "es", "por", "para", "cómo", "qué",
+                "una",
+            ],
+        ),
+        (
+            "fr",
+            &[
+                "le", "la", "les", "et", "est", "que", "des", "une", "pour", "vous", "je",
+                "comment",
+            ],
+        ),
+        (
+            "de",
+            &[
+                "der", "die", "das", "und", "ist", "nicht", "ich", "sie", "wie", "mit", "ein",
+                "eine",
+            ],
+        ),
+        (
+            "pt",
+            &[
+                "o", "os", "que", "não", "uma", "para", "com", "você", "como", "é", "do", "da",
+            ],
+        ),
+        (
+            "it",
+            &[
+                "il", "che", "non", "una", "per", "sono", "come", "della", "gli", "è", "ciao", "di",
+            ],
+        ),
+        (
+            "nl",
+            &[
+                "de", "het", "een", "en", "van", "ik", "niet", "dat", "hoe", "wat", "zijn", "je",
+            ],
+        ),
     ];
     let lower = text.to_lowercase();
     let words: Vec<&str> = lower
@@ -267,7 +316,10 @@ mod tests {
             let f = extract(&req(t));
             assert_eq!(f.complexity, "simple", "{t}: {f:?}");
         }
-        assert_eq!(extract(&req("Summarize this article")).task, "summarization");
+        assert_eq!(
+            extract(&req("Summarize this article")).task,
+            "summarization"
+        );
     }
 
     #[test]
@@ -279,16 +331,31 @@ mod tests {
             let f = extract(&req(t));
             assert_eq!(f.complexity, "complex", "{t}: {f:?}");
         }
-        assert_eq!(extract(&req("please debug and refactor my parser")).task, "code");
+        assert_eq!(
+            extract(&req("please debug and refactor my parser")).task,
+            "code"
+        );
     }
 
     #[test]
     fn languages_are_detected() {
         assert_eq!(detect_language("How do I reset my password?"), "en");
-        assert_eq!(detect_language("¿Cómo puedo cambiar la contraseña de mi cuenta?"), "es");
-        assert_eq!(detect_language("Comment est-ce que je peux changer le mot de passe?"), "fr");
-        assert_eq!(detect_language("Wie kann ich das Passwort ändern? Ich weiß es nicht"), "de");
-        assert_eq!(detect_language("パスワードをリセットするにはどうすればいいですか"), "ja");
+        assert_eq!(
+            detect_language("¿Cómo puedo cambiar la contraseña de mi cuenta?"),
+            "es"
+        );
+        assert_eq!(
+            detect_language("Comment est-ce que je peux changer le mot de passe?"),
+            "fr"
+        );
+        assert_eq!(
+            detect_language("Wie kann ich das Passwort ändern? Ich weiß es nicht"),
+            "de"
+        );
+        assert_eq!(
+            detect_language("パスワードをリセットするにはどうすればいいですか"),
+            "ja"
+        );
         assert_eq!(detect_language("如何重置我的密码"), "zh");
         assert_eq!(detect_language("Как сбросить пароль?"), "ru");
     }

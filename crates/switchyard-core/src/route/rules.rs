@@ -96,7 +96,10 @@ impl Rules {
                     let msg = e.to_string();
                     // Missing map keys are fine at load (metadata varies per request);
                     // unknown variables and functions are not.
-                    if msg.contains("Undeclared reference") || msg.contains("Unknown function") || msg.contains("not supported") {
+                    if msg.contains("Undeclared reference")
+                        || msg.contains("Unknown function")
+                        || msg.contains("not supported")
+                    {
                         return Err(format!("{}.when: `{}`: {msg}", c.path, c.when));
                     }
                 }
@@ -128,13 +131,15 @@ impl Rules {
             return None;
         }
         let ctx = context(input);
-        self.rules.iter().find_map(|r| match r.program.execute(&ctx) {
-            Ok(Value::Bool(true)) => Some(RuleMatch {
-                name: r.name.clone(),
-                model: r.model.clone(),
-            }),
-            _ => None,
-        })
+        self.rules
+            .iter()
+            .find_map(|r| match r.program.execute(&ctx) {
+                Ok(Value::Bool(true)) => Some(RuleMatch {
+                    name: r.name.clone(),
+                    model: r.model.clone(),
+                }),
+                _ => None,
+            })
     }
 
     /// Evaluates every rule, for explanations: (name, result or error text).
@@ -161,8 +166,16 @@ fn context(input: &RuleInput<'_>) -> Context<'static, 'static> {
         .as_ref()
         .and_then(|p| serde_json::to_value(p).ok())
         .unwrap_or_else(|| json!({}));
-    let metadata = if input.metadata.is_object() { input.metadata.clone() } else { json!({}) };
-    let key = if input.key.is_object() { input.key.clone() } else { json!({}) };
+    let metadata = if input.metadata.is_object() {
+        input.metadata.clone()
+    } else {
+        json!({})
+    };
+    let key = if input.key.is_object() {
+        input.key.clone()
+    } else {
+        json!({})
+    };
     let vars = [
         ("model", json!(input.model)),
         ("stream", json!(input.stream)),
@@ -225,23 +238,59 @@ mod tests {
                 })
                 .map(|m| m.model)
         };
-        assert_eq!(eval(json!({"queue": "escalation"}), "help", 0.0).as_deref(), Some("claude-opus"));
-        assert_eq!(eval(json!({"queue": "first-line"}), "help", 0.0).as_deref(), Some("deepseek"));
-        assert_eq!(eval(json!({"tier": "free"}), "hello", 0.0).as_deref(), Some("cheap"));
-        assert_eq!(eval(json!({}), "¿Cómo puedo cambiar la contraseña de mi cuenta?", 0.0).as_deref(), Some("gemini"));
-        assert_eq!(eval(json!({}), "Summarize this paragraph: the meeting moved.", 0.0).as_deref(), Some("mistral-small"));
         assert_eq!(
-            eval(json!({}), "Analyze the trade-offs step by step and design a distributed lock service.", 0.0).as_deref(),
+            eval(json!({"queue": "escalation"}), "help", 0.0).as_deref(),
             Some("claude-opus")
         );
-        assert_eq!(eval(json!({}), "hello there, what is the time", 0.9).as_deref(), Some("cheap"));
+        assert_eq!(
+            eval(json!({"queue": "first-line"}), "help", 0.0).as_deref(),
+            Some("deepseek")
+        );
+        assert_eq!(
+            eval(json!({"tier": "free"}), "hello", 0.0).as_deref(),
+            Some("cheap")
+        );
+        assert_eq!(
+            eval(
+                json!({}),
+                "¿Cómo puedo cambiar la contraseña de mi cuenta?",
+                0.0
+            )
+            .as_deref(),
+            Some("gemini")
+        );
+        assert_eq!(
+            eval(
+                json!({}),
+                "Summarize this paragraph: the meeting moved.",
+                0.0
+            )
+            .as_deref(),
+            Some("mistral-small")
+        );
+        assert_eq!(
+            eval(
+                json!({}),
+                "Analyze the trade-offs step by step and design a distributed lock service.",
+                0.0
+            )
+            .as_deref(),
+            Some("claude-opus")
+        );
+        assert_eq!(
+            eval(json!({}), "hello there, what is the time", 0.9).as_deref(),
+            Some("cheap")
+        );
         assert_eq!(eval(json!({}), "hello there, what is the time", 0.1), None);
     }
 
     #[test]
     fn invalid_expressions_are_refused_with_a_pointed_message() {
         let err = Rules::compile(&[rule("prompt.tokens >", "x")]).unwrap_err();
-        assert!(err.starts_with("rules[0].when: invalid CEL expression"), "{err}");
+        assert!(
+            err.starts_with("rules[0].when: invalid CEL expression"),
+            "{err}"
+        );
         let err = Rules::compile(&[rule("promt.tokens > 5", "x")]).unwrap_err();
         assert!(err.contains("promt"), "{err}");
         let err = Rules::compile(&[rule("prompt.tokens", "x")]).unwrap_err();

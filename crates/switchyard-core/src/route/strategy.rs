@@ -106,7 +106,11 @@ pub fn rank(group: &Group, input: RankInput, now: Instant) -> Vec<(Arc<Deploymen
             // Efraimidis–Spirakis: key = u^(1/w); sorting by -key draws a weighted order.
             for (d, s) in &mut scored {
                 let w = d.cfg.weight;
-                let key = if w <= 0.0 { 0.0 } else { rng.random::<f64>().powf(1.0 / w) };
+                let key = if w <= 0.0 {
+                    0.0
+                } else {
+                    rng.random::<f64>().powf(1.0 / w)
+                };
                 s.score = -key;
                 s.reason = format!("weight {w}");
             }
@@ -116,7 +120,10 @@ pub fn rank(group: &Group, input: RankInput, now: Instant) -> Vec<(Arc<Deploymen
                 // Never measured: try it first, so every deployment gets a sample.
                 s.score = s.latency_ms.unwrap_or(0.0);
                 s.reason = match s.latency_ms {
-                    Some(ms) => format!("{} {ms:.1} ms", if input.stream { "ttft" } else { "latency" }),
+                    Some(ms) => format!(
+                        "{} {ms:.1} ms",
+                        if input.stream { "ttft" } else { "latency" }
+                    ),
                     None => "no latency sample yet: explore".to_owned(),
                 };
             }
@@ -164,7 +171,9 @@ pub fn rank(group: &Group, input: RankInput, now: Instant) -> Vec<(Arc<Deploymen
         match tier(s) {
             1 => s.reason.push_str("; cooldown over: next request probes it"),
             2 if s.health == "cooling_down" => s.reason.push_str("; cooling down: skipped"),
-            2 => s.reason.push_str("; at its provider RPM/TPM limit: skipped"),
+            2 => s
+                .reason
+                .push_str("; at its provider RPM/TPM limit: skipped"),
             _ => {}
         }
     }

@@ -1,0 +1,92 @@
+//! Transparency headers: every response says who served it, how many attempts it took and
+//! why the earlier ones failed, how long the upstream took and what the gateway added.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use axum::http::{HeaderMap, HeaderName, HeaderValue};
+use switchyard_core::report::{AttemptRecord, Served};
+
+/// Request id (echoed from the client's `x-request-id` when it sends a sane one).
+pub(crate) const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+/// Provider name that served the request.
+pub(crate) const PROVIDER: HeaderName = HeaderName::from_static("x-switchyard-provider");
+/// Deployment id that served it.
+pub(crate) const DEPLOYMENT: HeaderName = HeaderName::from_static("x-switchyard-deployment");
+/// Upstream model that served it.
+pub(crate) const MODEL: HeaderName = HeaderName::from_static("x-switchyard-model");
+/// Model group (public name) that served it.
+pub(crate) const GROUP: HeaderName = HeaderName::from_static("x-switchyard-group");
+/// Routing rule that chose the group.
+pub(crate) const RULE: HeaderName = HeaderName::from_static("x-switchyard-rule");
+/// Attempts made, the successful one included.
+pub(crate) const ATTEMPTS: HeaderName = HeaderName::from_static("x-switchyard-attempts");
+/// Failed attempts: `deployment:class[:status]`, comma-separated, in order.
+pub(crate) const ATTEMPT_ERRORS: HeaderName =
+    HeaderName::from_static("x-switchyard-attempt-errors");
+/// Upstream time of the winning attempt, ms (to first event for streams).
+pub(crate) const UPSTREAM_MS: HeaderName =
+    HeaderName::from_static("x-switchyard-upstream-latency-ms");
+/// Gateway's own time, µs: total minus time spent waiting on upstreams.
+pub(crate) const OVERHEAD_US: HeaderName = HeaderName::from_static("x-switchyard-overhead-us");
+/// Parameters dropped because the provider does not support them.
+pub(crate) const DROPPED: HeaderName = HeaderName::from_static("x-switchyard-dropped-params");
+/// The winning attempt was a hedge.
+pub(crate) const HEDGED: HeaderName = HeaderName::from_static("x-switchyard-hedged");
+/// Error code label on error responses.
+pub(crate) const ERROR_CODE: HeaderName = HeaderName::from_static("x-switchyard-error");
+
+static PREFIX: LazyLock<u32> = LazyLock::new(|| {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() ^ (d.as_secs() as u32));
+    t ^ std::process::id().rotate_left(16)
+});
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A new request id: cheap, unique per process run.
+pub(crate) fn new_request_id() -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!("req_{:08x}{n:012x}", *PREFIX)
+}
+
+fn set(h: &mut HeaderMap, name: HeaderName, value: &str) {
+    if let Ok(v) = HeaderValue::from_str(value) {
+        h.insert(name, v);
+    }
+}
+
+/// Writes the attempt headers.
+pub(crate) fn attempts(h: &mut HeaderMap, total: usize, failed: &[AttemptRecord]) {
+    set(h, ATTEMPTS, &total.to_string());
+    if !failed.is_empty() {
+        let list: Vec<String> = failed.iter().map(AttemptRecord::header_form).collect();
+        set(h, ATTEMPT_ERRORS, &list.join(", "));
+    }
+}
+
+/// Writes every transparency header for a served request.
+pub(crate) fn served(h: &mut HeaderMap, s: &Served, gateway_total: Duration) {
+    set(h, PROVIDER, &s.provider);
+    set(h, DEPLOYMENT, &s.deployment);
+    set(h, MODEL, &s.model);
+    set(h, GROUP, &s.group);
+    if let Some(rule) = &s.rule {
+        set(h, RULE, rule);
+    }
+    attempts(h, s.attempts(), &s.failed);
+    set(
+        h,
+        UPSTREAM_MS,
+        &format!("{:.3}", s.upstream_latency.as_secs_f64() * 1000.0),
+    );
+    let overhead = gateway_total.saturating_sub(s.upstream_total);
+    set(h, OVERHEAD_US, &overhead.as_micros().to_string());
+    if !s.dropped_params.is_empty() {
+        set(h, DROPPED, &s.dropped_params.join(","));
+    }
+    if s.hedged {
+        h.insert(HEDGED, HeaderValue::from_static("true"));
+    }
+}

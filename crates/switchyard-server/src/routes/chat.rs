@@ -1,0 +1,52 @@
+//! `POST /v1/chat/completions`.
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use switchyard_core::{ChatInput, Ingress};
+use tokio::time::Instant;
+
+use crate::error::ApiError;
+use crate::extract::Body;
+use crate::headers::new_request_id;
+use crate::options;
+use crate::routes::reply::chat_response;
+use crate::state::AppState;
+
+/// Chat completions, streaming or not, in the OpenAI format.
+pub(crate) async fn chat_completions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Response {
+    let started = Instant::now();
+    let request_id = request_id(&headers);
+    let result = async {
+        let opts = options::from_headers(&headers)?;
+        let input = ChatInput::parse(Ingress::OpenAi, body, opts)?;
+        let reply = state.engine.chat(input).await?;
+        Ok::<_, ApiError>(chat_response(reply, &request_id, started))
+    }
+    .await;
+    match result {
+        Ok(r) => r,
+        Err(e) => with_request_id(e.into_response(), &request_id),
+    }
+}
+
+/// The client's `x-request-id` when it is short and printable, else a new one.
+pub(crate) fn request_id(headers: &HeaderMap) -> String {
+    headers
+        .get(crate::headers::REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(new_request_id, str::to_owned)
+}
+
+/// Adds the request id header to any response.
+pub(crate) fn with_request_id(mut resp: Response, id: &str) -> Response {
+    if let Ok(v) = axum::http::HeaderValue::from_str(id) {
+        resp.headers_mut().insert(crate::headers::REQUEST_ID, v);
+    }
+    resp
+}

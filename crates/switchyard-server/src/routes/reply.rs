@@ -1,0 +1,43 @@
+//! Turning an engine reply into an HTTP response: JSON or SSE body plus transparency headers.
+
+use std::convert::Infallible;
+
+use axum::body::Body;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::Response;
+use futures_util::StreamExt;
+use switchyard_core::{ChatReply, ReplyBody};
+use tokio::time::Instant;
+
+use crate::headers;
+
+/// Builds the response for a successful chat reply.
+pub(crate) fn chat_response(reply: ChatReply, request_id: &str, started: Instant) -> Response {
+    let ChatReply { served, body, .. } = reply;
+    let (body, content_type) = match body {
+        ReplyBody::Complete(bytes) => (Body::from(bytes), "application/json"),
+        ReplyBody::Stream(stream) => (
+            Body::from_stream(stream.map(Ok::<_, Infallible>)),
+            "text/event-stream",
+        ),
+    };
+    let mut resp = Response::new(body);
+    *resp.status_mut() = StatusCode::OK;
+    let h = resp.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    if content_type == "text/event-stream" {
+        h.insert(
+            http::header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        );
+        h.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert(headers::REQUEST_ID, v);
+    }
+    headers::served(h, &served, started.elapsed());
+    resp
+}
