@@ -238,6 +238,6 @@ pub fn client_encoder_with(
             include_usage,
             identity,
         },
-        other => other,
+        other @ ClientEncoder::Anthropic(_) => other,
     }
 }

@@ -164,7 +164,7 @@ impl Engine {
         }
         match last {
             Some((last, provider, deployment)) => Err(EngineError::Upstream {
-                last,
+                last: Box::new(last),
                 provider,
                 deployment,
                 attempts: failed,

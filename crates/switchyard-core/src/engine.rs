@@ -186,7 +186,7 @@ struct Run<'a> {
 }
 
 enum Outcome {
-    Done(ChatReply),
+    Done(Box<ChatReply>),
     Failed(UpstreamError),
 }
 
@@ -204,7 +204,7 @@ impl Run<'_> {
             let (outcome, attempted) = self.run_group(&group).await?;
             skipped_all &= !attempted;
             match outcome {
-                Some(Outcome::Done(reply)) => return Ok(reply),
+                Some(Outcome::Done(reply)) => return Ok(*reply),
                 Some(Outcome::Failed(err)) => {
                     let class = err.class;
                     let (dep, provider) = self
@@ -235,7 +235,7 @@ impl Run<'_> {
         }
         if let Some((last, provider, deployment)) = last {
             return Err(EngineError::Upstream {
-                last,
+                last: Box::new(last),
                 provider,
                 deployment,
                 attempts: std::mem::take(&mut self.failed),
@@ -538,11 +538,11 @@ impl Run<'_> {
                         dep.state.settle_tokens(est, u.total_tokens, Instant::now());
                     }
                     drop(inflight);
-                    Ok(Outcome::Done(ChatReply {
+                    Ok(Outcome::Done(Box::new(ChatReply {
                         served,
                         body: ReplyBody::Complete(body),
                         usage,
-                    }))
+                    })))
                 }
                 Err(err) => {
                     drop(inflight);
@@ -561,11 +561,11 @@ impl Run<'_> {
                     inflight,
                     self.deadline,
                 );
-                Ok(Outcome::Done(ChatReply {
+                Ok(Outcome::Done(Box::new(ChatReply {
                     served,
                     body: ReplyBody::Stream(live.into_stream()),
                     usage: None,
-                }))
+                })))
             }
         }
     }

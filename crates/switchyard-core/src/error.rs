@@ -36,7 +36,7 @@ pub enum EngineError {
     #[error("{}", last.message)]
     Upstream {
         /// The decisive failure.
-        last: UpstreamError,
+        last: Box<UpstreamError>,
         /// Provider of the decisive failure.
         provider: String,
         /// Deployment of the decisive failure.

@@ -392,11 +392,9 @@ fn pass_anthropic(tap: &mut Tap, ev: &SseEvent) -> Result<Vec<Bytes>, UpstreamEr
                 merge_anthropic_usage(tap, u);
             }
         }
-        "content_block_start" => {
-            if view.content_block.is_some_and(|b| b.kind == "tool_use") {
-                tap.tool_started = true;
-                tap.started = true;
-            }
+        "content_block_start" if view.content_block.is_some_and(|b| b.kind == "tool_use") => {
+            tap.tool_started = true;
+            tap.started = true;
         }
         "content_block_delta" => {
             if let Some(d) = &view.delta {
