@@ -110,3 +110,22 @@ fn errors_name_the_field_path() {
     .to_string();
     assert!(err.starts_with("models[0].fallbacks[0].model"), "{err}");
 }
+
+/// Every ```yaml block of docs/configuration.md parses and validates.
+#[test]
+fn docs_examples_parse() {
+    let doc = include_str!("../../../docs/configuration.md");
+    let env = env(&[
+        ("OPENAI_API_KEY", "sk-o"),
+        ("ANTHROPIC_API_KEY", "sk-a"),
+        ("GEMINI_API_KEY", "g"),
+        ("MISTRAL_API_KEY", "m"),
+    ]);
+    let mut blocks = 0;
+    for block in doc.split("```yaml").skip(1) {
+        let yaml = block.split("```").next().unwrap();
+        load_str(yaml, &env).unwrap_or_else(|e| panic!("docs example failed: {e}\n{yaml}"));
+        blocks += 1;
+    }
+    assert!(blocks >= 2, "found {blocks} yaml blocks");
+}
