@@ -69,7 +69,13 @@ async fn method_not_allowed() -> Response {
     .into_response()
 }
 
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_default();
+    tracing::error!(panic = %what, "request handler panicked; returned 500");
     let mut r = ApiError::new(
         ErrorKind::Internal,
         "internal error: the gateway hit a bug; it has been logged",
