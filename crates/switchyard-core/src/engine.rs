@@ -290,7 +290,13 @@ impl Run<'_> {
         let mut idx = 0usize;
         let mut attempted = false;
         let mut guard = 0u32;
+        // Deployments found unusable in a row (cooling down, at limits): once every one is,
+        // waiting out more backoffs cannot help this request.
+        let mut skipped = 0usize;
         while attempts < group.retry.attempts {
+            if skipped >= usable.len() {
+                break;
+            }
             guard += 1;
             if guard > group.retry.attempts * 4 + 8 {
                 break;
@@ -322,14 +328,17 @@ impl Run<'_> {
             }
             let now = Instant::now();
             if !dep.state.try_acquire(now) {
+                skipped += 1;
                 continue;
             }
             if !dep
                 .state
                 .try_admit(dep.cfg.rpm, dep.cfg.tpm, tokens + output, now)
             {
+                skipped += 1;
                 continue;
             }
+            skipped = 0;
             attempts += 1;
             attempted = true;
             let hedge_with = if attempts == 1 && group.hedge.is_some() {

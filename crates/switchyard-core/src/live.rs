@@ -10,6 +10,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
@@ -41,6 +42,8 @@ pub struct LiveStream {
     ready: VecDeque<Bytes>,
     deadline: Instant,
     started_at: Instant,
+    /// Time to the current upstream's first event (before `started_at`).
+    ttft: Duration,
     tried: Vec<String>,
     recoveries: u32,
     finished: bool,
@@ -64,6 +67,7 @@ impl LiveStream {
         let ready: VecDeque<Bytes> = std::mem::take(&mut stream.ready).into();
         let tried = vec![dep.cfg.id.clone()];
         let finished = stream.pipe.tap.complete && stream.pending.is_empty();
+        let ttft = stream.ttft;
         let mut live = Self {
             _inner: inner,
             snap,
@@ -75,6 +79,7 @@ impl LiveStream {
             ready,
             deadline,
             started_at: Instant::now(),
+            ttft,
             tried,
             recoveries: 0,
             finished: false,
@@ -161,8 +166,9 @@ impl LiveStream {
 
     fn complete(&mut self) {
         self.finished = true;
-        let elapsed = self.started_at.elapsed();
-        self.dep.state.record_success(elapsed, None);
+        // Least-latency ranks streams by time to first token: feed it, and the whole duration.
+        let elapsed = self.ttft + self.started_at.elapsed();
+        self.dep.state.record_success(elapsed, Some(self.ttft));
         if let Some(cur) = &self.cur {
             if let Some(u) = &cur.pipe.tap.usage {
                 self.dep.state.settle_tokens(
@@ -284,6 +290,7 @@ impl LiveStream {
                     self.ready.extend(std::mem::take(&mut s.ready));
                     let done = s.pipe.tap.complete && s.pending.is_empty();
                     self.dep = dep;
+                    self.ttft = s.ttft;
                     self.cur = Some(*s);
                     self.inflight = Some(inflight);
                     self.started_at = Instant::now();

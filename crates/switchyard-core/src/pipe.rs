@@ -342,6 +342,11 @@ fn pass_openai(
             .unwrap_or("upstream stream error");
         return Err(UpstreamError::new(ErrorClass::StreamBroken, msg));
     }
+    if view.choices.is_empty() && view.usage.is_none() {
+        // Nothing an OpenAI client can use (Azure's leading `prompt_filter_results` chunk,
+        // with empty id and model): not forwarded, and not taken as the stream's identity.
+        return Ok(Vec::new());
+    }
     if tap.identity.is_none() {
         if let (Some(id), Some(model)) = (&view.id, &view.model) {
             tap.identity = Some((id.to_string(), model.to_string(), view.created.unwrap_or(0)));

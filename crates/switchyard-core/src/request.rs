@@ -270,6 +270,14 @@ fn prepare_passthrough(
     if quirks.developer_as_system && memchr::memmem::find(&input.body, b"\"developer\"").is_some() {
         return Ok(None);
     }
+    if quirks.no_message_name
+        && top
+            .get("messages")
+            .is_some_and(|m| memchr::memmem::find(m.get().as_bytes(), b"\"name\"").is_some())
+    {
+        // Possibly a `messages[].name` the provider rejects: the translated path drops it.
+        return Ok(None);
+    }
     let mut dropped: Vec<&str> = top.keys().filter(|k| provider.unsupported(k)).collect();
     if !quirks.supports_n {
         let n: Option<u64> = top.field("n").unwrap_or(None);

@@ -60,6 +60,8 @@ pub struct Quirks {
     pub developer_as_system: bool,
     /// Wants `max_tokens` rather than `max_completion_tokens`.
     pub legacy_max_tokens: bool,
+    /// Rejects `messages[].name` (it is dropped).
+    pub no_message_name: bool,
 }
 
 impl Quirks {
@@ -71,6 +73,7 @@ impl Quirks {
         supports_n: true,
         developer_as_system: false,
         legacy_max_tokens: false,
+        no_message_name: false,
     };
 
     /// Whether `param` is unsupported.
@@ -116,6 +119,7 @@ const fn compat(
         supports_n,
         developer_as_system,
         legacy_max_tokens: true,
+        no_message_name: false,
     }
 }
 
@@ -257,13 +261,16 @@ pub static SPECS: &[ProviderSpec] = &[
         default_base_url: "https://api.groq.com/openai/v1",
         key_env: &["GROQ_API_KEY"],
         base_url_env: "GROQ_BASE_URL",
-        quirks: compat(
-            &["logprobs", "logit_bias", "top_logprobs", "n"],
-            ReasoningField::Reasoning,
-            true,
-            false,
-            false,
-        ),
+        quirks: Quirks {
+            no_message_name: true,
+            ..compat(
+                &["logprobs", "logit_bias", "top_logprobs", "n"],
+                ReasoningField::Reasoning,
+                true,
+                false,
+                false,
+            )
+        },
         example_models: &[
             "llama-3.3-70b-versatile",
             "llama-3.1-8b-instant",

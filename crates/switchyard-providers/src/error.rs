@@ -165,18 +165,28 @@ pub fn class_for_status(status: u16) -> ErrorClass {
 
 /// Reads how long to wait from `retry-after-ms`, `retry-after` (seconds or HTTP date is not
 /// parsed: seconds only), and OpenAI's `x-ratelimit-reset-*` durations (`1s`, `6m0s`, `20ms`).
+/// The latter come on every response and describe the rate-limit window: use this for
+/// rate-limited errors only, and [`explicit_retry_after`] for the others.
 pub fn retry_after_from_headers(headers: &http::HeaderMap) -> Option<Duration> {
+    if let Some(d) = explicit_retry_after(headers) {
+        return Some(d);
+    }
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    if let Some(ms) = text("retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok()) {
-        return duration_from_secs(ms / 1000.0);
-    }
-    if let Some(secs) = text("retry-after").and_then(|v| v.trim().parse::<f64>().ok()) {
-        return duration_from_secs(secs);
-    }
     ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"]
         .iter()
         .filter_map(|h| text(h).and_then(parse_go_duration))
         .max()
+}
+
+/// Reads an explicit `retry-after-ms` or `retry-after` (seconds) header.
+pub fn explicit_retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(ms) = text("retry-after-ms").and_then(|v| v.trim().parse::<f64>().ok()) {
+        return duration_from_secs(ms / 1000.0);
+    }
+    text("retry-after")
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .and_then(duration_from_secs)
 }
 
 fn duration_from_secs(secs: f64) -> Option<Duration> {

@@ -8,6 +8,8 @@
 //! 3. `require_key`: deny by default; every route except `auth::OPEN_ROUTES` needs the master
 //!    key when one is set.
 //!
+//! Outside them all, `ensure_request_id` gives every response an `x-request-id`.
+//!
 //! Everything else (routing, limits, attempts, accounting) is plain async code in the engine,
 //! called by thin handlers. Unknown routes and wrong methods get our error shape too.
 
@@ -50,7 +52,20 @@ pub fn app(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), require_key))
         .layer(DefaultBodyLimit::max(limit))
         .layer(CatchPanicLayer::custom(panic_response))
+        .layer(middleware::from_fn(ensure_request_id))
         .with_state(state)
+}
+
+/// Every response carries `x-request-id`, also those refused before a handler ran (missing
+/// key, body too large, unknown route, panic). Handlers set their own; this fills the gap.
+async fn ensure_request_id(req: axum::extract::Request, next: middleware::Next) -> Response {
+    let id = crate::routes::chat::request_id(req.headers());
+    let resp = next.run(req).await;
+    if resp.headers().contains_key(crate::headers::REQUEST_ID) {
+        resp
+    } else {
+        crate::routes::chat::with_request_id(resp, &id)
+    }
 }
 
 async fn not_found() -> Response {

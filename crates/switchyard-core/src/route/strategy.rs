@@ -56,8 +56,9 @@ pub struct RankInput {
     pub explore: bool,
 }
 
-/// Ranks `group`'s deployments: healthy and within limits first, in strategy order; then
-/// probes; then cooling-down or over-limit ones, which the attempt loop skips.
+/// Ranks `group`'s deployments: those due a probe (cooldown over) first, then healthy ones
+/// within limits, each in strategy order; then cooling-down or over-limit ones, which the
+/// attempt loop skips.
 pub fn rank(group: &Group, input: RankInput, now: Instant) -> Vec<(Arc<Deployment>, Scored)> {
     let mut rng = rand::rng();
     let deps = &group.deployments;
@@ -155,10 +156,13 @@ pub fn rank(group: &Group, input: RankInput, now: Instant) -> Vec<(Arc<Deploymen
             }
         }
     }
+    // A deployment whose cooldown is over comes first: the next request is its one probe
+    // (`try_acquire` lets a single request through). Ranked behind healthy peers it would
+    // never be probed, and so never leave its cooldown, while they stay healthy.
     let tier = |s: &Scored| -> u8 {
         match (s.health, s.within_limits) {
-            ("ready", true) => 0,
-            ("probe", true) => 1,
+            ("probe", true) => 0,
+            ("ready", true) => 1,
             _ => 2,
         }
     };
@@ -169,7 +173,7 @@ pub fn rank(group: &Group, input: RankInput, now: Instant) -> Vec<(Arc<Deploymen
     });
     for (_, s) in &mut scored {
         match tier(s) {
-            1 => s.reason.push_str("; cooldown over: next request probes it"),
+            0 => s.reason.push_str("; cooldown over: next request probes it"),
             2 if s.health == "cooling_down" => s.reason.push_str("; cooling down: skipped"),
             2 => s
                 .reason

@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
-use crate::error::{class_for_status, retry_after_from_headers, ErrorClass, UpstreamError};
+use crate::error::{
+    class_for_status, explicit_retry_after, retry_after_from_headers, ErrorClass, UpstreamError,
+};
 
 /// Classifies an OpenAI-dialect error response.
 pub fn classify(status: u16, headers: &http::HeaderMap, body: &[u8]) -> UpstreamError {
@@ -39,7 +41,14 @@ pub fn classify(status: u16, headers: &http::HeaderMap, body: &[u8]) -> Upstream
     let mut err = UpstreamError::new(class, message).with_status(status);
     err.provider_code = code.or(kind);
     err.param = param;
-    err.retry_after = retry_after_from_headers(headers);
+    // `x-ratelimit-reset-*` come on every OpenAI response: they say how long to wait only when
+    // the request was rate limited, never for a 5xx (which would otherwise cool the deployment
+    // down for the rest of the rate-limit window).
+    err.retry_after = if err.class == ErrorClass::RateLimited {
+        retry_after_from_headers(headers)
+    } else {
+        explicit_retry_after(headers)
+    };
     err
 }
 

@@ -110,6 +110,11 @@ pub fn apply_quirks(req: &mut ChatRequest, quirks: &Quirks) {
             }
         }
     }
+    if quirks.no_message_name {
+        for m in &mut req.messages {
+            m.name = None;
+        }
+    }
     if quirks.legacy_max_tokens {
         if let Some(cap) = req.max_completion_tokens.take() {
             req.max_tokens = Some(cap);

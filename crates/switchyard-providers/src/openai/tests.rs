@@ -120,3 +120,27 @@ fn error_bodies_of_each_family_are_classified() {
     let e = classify(502, &h, b"<html>bad gateway</html>");
     assert_eq!(e.class, ErrorClass::ServerError);
 }
+
+#[test]
+fn rate_limit_window_headers_are_a_wait_only_for_rate_limited_errors() {
+    let mut h = http::HeaderMap::new();
+    h.insert(
+        "x-ratelimit-reset-requests",
+        http::HeaderValue::from_static("59.9s"),
+    );
+    let e = classify(
+        500,
+        &h,
+        br#"{"error":{"message":"boom","type":"server_error"}}"#,
+    );
+    assert_eq!(e.class, ErrorClass::ServerError);
+    assert_eq!(e.retry_after, None);
+    let e = classify(429, &h, br#"{"error":{"message":"slow down"}}"#);
+    assert_eq!(
+        e.retry_after,
+        Some(std::time::Duration::from_millis(59_900))
+    );
+    h.insert("retry-after", http::HeaderValue::from_static("3"));
+    let e = classify(503, &h, br#"{"error":{"message":"busy"}}"#);
+    assert_eq!(e.retry_after, Some(std::time::Duration::from_secs(3)));
+}

@@ -1,0 +1,284 @@
+//! Streaming chat for every family, and stream robustness: client disconnects, upstream
+//! failures after the stream started, idle timeouts.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use switchyard_sim::SimConfig;
+
+use super::{assert_served_by, chat_body, per_family, user, Family, OpenAiStream};
+use crate::common;
+
+per_family!(stream_text, stream_include_usage);
+
+/// Text streams arrive as OpenAI chunks whose deltas join to the reply, end with a finish
+/// reason and `data: [DONE]`, and carry no usage-only chunk the client did not ask for.
+async fn stream_text(f: Family) {
+    let h = f.start().await;
+    let resp = h
+        .post(
+            "/v1/chat/completions",
+            chat_body(
+                &f.id(),
+                user("echo: one two three four five six seven eight nine ten"),
+                json!({"stream": true}),
+            ),
+        )
+        .await;
+    assert_served_by(resp.headers(), f.provider, f.model);
+    let s = OpenAiStream::read(resp).await;
+    assert!(s.done, "no [DONE]: {:?}", s.data);
+    assert_eq!(
+        s.text(),
+        "one two three four five six seven eight nine ten",
+        "{:?}",
+        s.data
+    );
+    assert_eq!(s.finish_reason().as_deref(), Some("stop"), "{:?}", s.data);
+    for c in &s.chunks {
+        assert_eq!(c["object"], "chat.completion.chunk", "{c}");
+    }
+    assert!(
+        s.usage_only_chunks().is_empty(),
+        "usage chunk without include_usage: {:?}",
+        s.data
+    );
+    // The first chunk that says anything says it as the assistant.
+    let role = s
+        .chunks
+        .iter()
+        .find_map(|c| c["choices"][0]["delta"]["role"].as_str());
+    assert_eq!(role, Some("assistant"), "{:?}", s.data);
+}
+
+/// With `stream_options.include_usage` the client gets the usage (for the OpenAI family, in
+/// the final `choices: []` chunk), with consistent totals.
+async fn stream_include_usage(f: Family) {
+    let h = f.start().await;
+    let resp = h
+        .post(
+            "/v1/chat/completions",
+            chat_body(
+                &f.id(),
+                user("echo: counting my tokens"),
+                json!({"stream": true, "stream_options": {"include_usage": true}}),
+            ),
+        )
+        .await;
+    let s = OpenAiStream::read(resp).await;
+    assert!(s.done, "{:?}", s.data);
+    assert_eq!(s.text(), "counting my tokens");
+    let usage = s.usage_chunks();
+    let last = usage.last().unwrap_or_else(|| panic!("no usage: {:?}", s.data));
+    let u = &last["usage"];
+    let (p, c) = (
+        u["prompt_tokens"].as_u64().expect("prompt_tokens"),
+        u["completion_tokens"].as_u64().expect("completion_tokens"),
+    );
+    assert!(p > 0, "{u}");
+    assert_eq!(c, 3, "{u}");
+    assert_eq!(u["total_tokens"].as_u64(), Some(p + c), "{u}");
+    // The usage comes last: nothing but [DONE] after it.
+    assert!(
+        std::ptr::eq(*last, s.chunks.last().expect("chunks")),
+        "usage not in the last chunk: {:?}",
+        s.data
+    );
+}
+
+/// A configured group over one OpenAI deployment, so its state shows in the admin API.
+const GROUP_YAML: &str = r#"
+models:
+  - name: chat
+    deployments:
+      - openai/gpt-4o-mini
+"#;
+
+async fn in_flight(h: &common::Harness) -> u64 {
+    let v: Value = h
+        .client
+        .get(h.url("/admin/v1/deployments"))
+        .send()
+        .await
+        .expect("admin")
+        .json()
+        .await
+        .expect("json");
+    let d = v["deployments"]
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["group"] == "chat"))
+        .unwrap_or_else(|| panic!("no deployment of `chat`: {v}"));
+    d["state"]["in_flight"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no in_flight: {v}"))
+}
+
+/// A client that goes away mid-stream releases the deployment (in-flight back to 0) and the
+/// gateway keeps serving.
+#[tokio::test]
+async fn client_disconnect_releases_the_upstream() {
+    let h = common::start_with(
+        GROUP_YAML,
+        SimConfig {
+            chunk_interval: Duration::from_millis(30),
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let mut resp = h
+        .post(
+            "/v1/chat/completions",
+            chat_body(
+                "chat",
+                user("[[sim:chunks=50]] talk slowly"),
+                json!({"stream": true}),
+            ),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let first = resp.chunk().await.expect("read").expect("a first chunk");
+    assert!(!first.is_empty());
+    assert_eq!(in_flight(&h).await, 1, "the stream should be in flight");
+    drop(resp);
+    let mut n = 1;
+    for _ in 0..100 {
+        n = in_flight(&h).await;
+        if n == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(n, 0, "in-flight did not return to 0 after the client left");
+    let live = h
+        .client
+        .get(h.url("/health/live"))
+        .send()
+        .await
+        .expect("live");
+    assert_eq!(live.status(), StatusCode::OK);
+    let again = h
+        .post(
+            "/v1/chat/completions",
+            chat_body("chat", user("echo: still here"), json!({})),
+        )
+        .await;
+    let (status, _, body) = super::json_of(again).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["choices"][0]["message"]["content"], "still here");
+}
+
+/// Asserts a stream that broke after it started: content went out, then an error event in
+/// the OpenAI shape, and no `[DONE]` (a truncated answer must not look complete).
+fn assert_ends_with_error(s: &OpenAiStream, expect_type: &str) {
+    assert!(!s.done, "a broken stream ended with [DONE]: {:?}", s.data);
+    assert!(!s.text().is_empty(), "no content before the failure: {:?}", s.data);
+    let last = s.chunks.last().expect("chunks");
+    let e = super::openai_error(last);
+    assert_eq!(e["type"], expect_type, "{last}");
+    assert!(
+        s.finish_reason().is_none(),
+        "a broken stream reported a finish reason: {:?}",
+        s.data
+    );
+    assert_eq!(
+        s.chunks.iter().filter(|c| c.get("error").is_some()).count(),
+        1,
+        "{:?}",
+        s.data
+    );
+}
+
+async fn broken_stream(family: Family, directive: &str) -> OpenAiStream {
+    let h = family.start().await;
+    let resp = h
+        .post(
+            "/v1/chat/completions",
+            chat_body(
+                &family.id(),
+                user(&format!("{directive} tell me something")),
+                json!({"stream": true}),
+            ),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let s = OpenAiStream::read(resp).await;
+    assert_eq!(h.sim.request_count(family.model), 1, "no alternative to try");
+    s
+}
+
+#[tokio::test]
+async fn mid_stream_error_event_openai() {
+    let s = broken_stream(Family::OPENAI, "[[sim:mid_stream_error=2]]").await;
+    assert_ends_with_error(&s, "upstream_error");
+}
+
+#[tokio::test]
+async fn mid_stream_error_event_anthropic() {
+    let s = broken_stream(Family::ANTHROPIC, "[[sim:mid_stream_error=2]]").await;
+    assert_ends_with_error(&s, "upstream_error");
+}
+
+#[tokio::test]
+async fn mid_stream_error_event_gemini() {
+    let s = broken_stream(Family::GEMINI, "[[sim:mid_stream_error=2]]").await;
+    assert_ends_with_error(&s, "upstream_error");
+}
+
+#[tokio::test]
+async fn mid_stream_error_event_openrouter() {
+    let s = broken_stream(Family::OPENROUTER, "[[sim:mid_stream_error=2]]").await;
+    assert_ends_with_error(&s, "upstream_error");
+}
+
+#[tokio::test]
+async fn dropped_connection_ends_with_error_openai() {
+    let s = broken_stream(Family::OPENAI, "[[sim:drop_after=2]]").await;
+    assert_ends_with_error(&s, "upstream_error");
+}
+
+#[tokio::test]
+async fn dropped_connection_ends_with_error_anthropic() {
+    let s = broken_stream(Family::ANTHROPIC, "[[sim:drop_after=2]]").await;
+    assert_ends_with_error(&s, "upstream_error");
+}
+
+#[tokio::test]
+async fn dropped_connection_ends_with_error_gemini() {
+    let s = broken_stream(Family::GEMINI, "[[sim:drop_after=2]]").await;
+    assert_ends_with_error(&s, "upstream_error");
+}
+
+/// A stream that goes silent longer than the provider's idle timeout ends with a timeout
+/// error event, promptly.
+#[tokio::test]
+async fn idle_timeout_ends_stream_with_error() {
+    let h = common::start(
+        r#"
+providers:
+  - name: openai
+    kind: openai
+    base_url: ${SIM}/v1
+    api_key: sk-test
+    timeouts:
+      idle: 300ms
+"#,
+    )
+    .await;
+    let t = tokio::time::Instant::now();
+    let resp = h
+        .post(
+            "/v1/chat/completions",
+            chat_body(
+                "openai/gpt-4o-mini",
+                user("[[sim:stall_after=2]] go"),
+                json!({"stream": true}),
+            ),
+        )
+        .await;
+    let s = tokio::time::timeout(Duration::from_secs(5), OpenAiStream::read(resp))
+        .await
+        .expect("the stalled stream was never ended");
+    assert_ends_with_error(&s, "timeout_error");
+    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+}
