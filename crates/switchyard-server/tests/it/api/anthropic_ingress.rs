@@ -33,9 +33,17 @@ async fn non_stream(model: &str, provider: &str) {
     assert_eq!(body["role"], "assistant", "{body}");
     assert!(body["id"].as_str().is_some_and(|s| !s.is_empty()), "{body}");
     assert_eq!(body["content"][0]["type"], "text", "{body}");
-    assert_eq!(body["content"][0]["text"], "hello anthropic client", "{body}");
+    assert_eq!(
+        body["content"][0]["text"], "hello anthropic client",
+        "{body}"
+    );
     assert_eq!(body["stop_reason"], "end_turn", "{body}");
-    assert!(body["usage"]["input_tokens"].as_u64().is_some_and(|n| n > 0), "{body}");
+    assert!(
+        body["usage"]["input_tokens"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{body}"
+    );
     assert_eq!(body["usage"]["output_tokens"], 3, "{body}");
 }
 
@@ -80,7 +88,9 @@ async fn stream_with(model: &str, yaml: &str) {
     let mut text = String::new();
     let mut stop_reason = None;
     for (name, data) in &events {
-        let name = name.clone().unwrap_or_else(|| panic!("event without name: {events:?}"));
+        let name = name
+            .clone()
+            .unwrap_or_else(|| panic!("event without name: {events:?}"));
         let v: Value = serde_json::from_str(data).unwrap_or_else(|e| panic!("{e}: {data}"));
         assert_eq!(v["type"], name.as_str(), "{data}");
         if name == "content_block_delta" && v["delta"]["type"] == "text_delta" {
@@ -88,18 +98,34 @@ async fn stream_with(model: &str, yaml: &str) {
         }
         if name == "message_delta" {
             stop_reason = v["delta"]["stop_reason"].as_str().map(str::to_owned);
-            assert!(v["usage"]["output_tokens"].as_u64().is_some_and(|n| n > 0), "{data}");
+            assert!(
+                v["usage"]["output_tokens"].as_u64().is_some_and(|n| n > 0),
+                "{data}"
+            );
         }
         if name != "ping" {
             names.push(name);
         }
     }
-    assert_eq!(names.first().map(String::as_str), Some("message_start"), "{names:?}");
-    assert_eq!(names.last().map(String::as_str), Some("message_stop"), "{names:?}");
+    assert_eq!(
+        names.first().map(String::as_str),
+        Some("message_start"),
+        "{names:?}"
+    );
+    assert_eq!(
+        names.last().map(String::as_str),
+        Some("message_stop"),
+        "{names:?}"
+    );
     assert_eq!(names[names.len() - 2], "message_delta", "{names:?}");
     assert_eq!(names[1], "content_block_start", "{names:?}");
     assert_eq!(names[names.len() - 3], "content_block_stop", "{names:?}");
-    assert!(names[2..names.len() - 3].iter().all(|n| n == "content_block_delta"), "{names:?}");
+    assert!(
+        names[2..names.len() - 3]
+            .iter()
+            .all(|n| n == "content_block_delta"),
+        "{names:?}"
+    );
     assert_eq!(text, "streamed to an anthropic client");
     assert_eq!(stop_reason.as_deref(), Some("end_turn"));
 }
@@ -189,7 +215,10 @@ async fn messages_missing_max_tokens_is_anthropic_400() {
 async fn messages_unknown_model_is_anthropic_404() {
     let h = common::start("").await;
     let resp = h
-        .post("/v1/messages", messages_body("cluade-sonnet-4-5", "hi", json!({})))
+        .post(
+            "/v1/messages",
+            messages_body("cluade-sonnet-4-5", "hi", json!({})),
+        )
         .await;
     let (status, _, body) = json_of(resp).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
@@ -218,7 +247,10 @@ async fn messages_upstream_5xx_is_anthropic_error() {
 async fn messages_without_key_is_anthropic_401() {
     let h = common::start("server:\n  master_key: sk-master\n").await;
     let resp = h
-        .post("/v1/messages", messages_body("openai/gpt-4o-mini", "hi", json!({})))
+        .post(
+            "/v1/messages",
+            messages_body("openai/gpt-4o-mini", "hi", json!({})),
+        )
         .await;
     let (status, _, body) = json_of(resp).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
@@ -259,7 +291,9 @@ async fn messages_stream_mid_failure_ends_with_error_event() {
     let v: Value = serde_json::from_str(data).expect("json");
     anthropic_error(&v);
     assert!(
-        !events.iter().any(|(n, _)| n.as_deref() == Some("message_stop")),
+        !events
+            .iter()
+            .any(|(n, _)| n.as_deref() == Some("message_stop")),
         "{events:?}"
     );
 }
@@ -286,7 +320,9 @@ async fn messages_passthrough_stream_mid_failure_ends_with_error_event() {
     let v: Value = serde_json::from_str(data).expect("json");
     anthropic_error(&v);
     assert!(
-        !events.iter().any(|(n, _)| n.as_deref() == Some("message_stop")),
+        !events
+            .iter()
+            .any(|(n, _)| n.as_deref() == Some("message_stop")),
         "{events:?}"
     );
 }
@@ -322,15 +358,21 @@ async fn messages_tool_use_stream_from_openai() {
             Some("content_block_delta") if v["delta"]["type"] == "input_json_delta" => {
                 json_text.push_str(v["delta"]["partial_json"].as_str().expect("partial_json"));
             }
-            Some("message_delta") => stop_reason = v["delta"]["stop_reason"].as_str().map(str::to_owned),
+            Some("message_delta") => {
+                stop_reason = v["delta"]["stop_reason"].as_str().map(str::to_owned)
+            }
             _ => {}
         }
     }
     assert_eq!(started, Some(json!("get_weather")), "{events:?}");
-    let input: Value = serde_json::from_str(&json_text).unwrap_or_else(|e| panic!("{e}: {json_text}"));
+    let input: Value =
+        serde_json::from_str(&json_text).unwrap_or_else(|e| panic!("{e}: {json_text}"));
     assert_eq!(input, json!({"city": "sample"}));
     assert_eq!(stop_reason.as_deref(), Some("tool_use"));
-    assert_eq!(events.last().and_then(|e| e.0.as_deref()), Some("message_stop"));
+    assert_eq!(
+        events.last().and_then(|e| e.0.as_deref()),
+        Some("message_stop")
+    );
 }
 
 /// `/v1/messages` responses carry the transparency headers too.
@@ -338,7 +380,10 @@ async fn messages_tool_use_stream_from_openai() {
 async fn messages_transparency_headers() {
     let h = common::start("").await;
     let resp = h
-        .post("/v1/messages", messages_body("gemini/gemini-2.5-flash", "hi", json!({})))
+        .post(
+            "/v1/messages",
+            messages_body("gemini/gemini-2.5-flash", "hi", json!({})),
+        )
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
     super::assert_served_by(resp.headers(), "gemini", "gemini-2.5-flash");

@@ -19,7 +19,10 @@ async fn missing_key_is_401() {
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{b}");
     let e = openai_error(&b);
     assert_eq!(e["code"], "invalid_api_key");
-    assert!(e["message"].as_str().expect("message").contains("missing"), "{b}");
+    assert!(
+        e["message"].as_str().expect("message").contains("missing"),
+        "{b}"
+    );
     assert_eq!(h.sim.request_count("gpt-4o-mini"), 0);
 }
 
@@ -108,7 +111,11 @@ async fn health_is_open_everything_else_closed() {
         let r = h.client.get(h.url(path)).send().await.expect("send");
         assert_eq!(r.status(), StatusCode::OK, "{path}");
     }
-    for path in ["/v1/models", "/admin/v1/deployments", "/v1/models/openai/gpt-4o"] {
+    for path in [
+        "/v1/models",
+        "/admin/v1/deployments",
+        "/v1/models/openai/gpt-4o",
+    ] {
         let r = h.client.get(h.url(path)).send().await.expect("send");
         assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
     }

@@ -53,7 +53,11 @@ async fn chat_max_tokens_length(f: Family) {
     let resp = h
         .post(
             "/v1/chat/completions",
-            chat_body(&f.id(), user("tell me a long story"), json!({"max_tokens": 3})),
+            chat_body(
+                &f.id(),
+                user("tell me a long story"),
+                json!({"max_tokens": 3}),
+            ),
         )
         .await;
     let (status, _, body) = json_of(resp).await;
@@ -108,7 +112,10 @@ async fn request_id_is_echoed_or_generated() {
         .await
         .expect("send");
     assert_eq!(resp.status(), StatusCode::OK);
-    assert_eq!(super::header(resp.headers(), "x-request-id"), "client-id-123");
+    assert_eq!(
+        super::header(resp.headers(), "x-request-id"),
+        "client-id-123"
+    );
     let a = h.post("/v1/chat/completions", body.clone()).await;
     let b = h.post("/v1/chat/completions", body).await;
     let (ia, ib) = (
@@ -122,7 +129,10 @@ async fn request_id_is_echoed_or_generated() {
 #[tokio::test]
 async fn bare_model_names_stream() {
     let h = crate::common::start("").await;
-    for (model, provider) in [("gpt-4o-mini", "openai"), ("claude-sonnet-4-5", "anthropic")] {
+    for (model, provider) in [
+        ("gpt-4o-mini", "openai"),
+        ("claude-sonnet-4-5", "anthropic"),
+    ] {
         let resp = h
             .post(
                 "/v1/chat/completions",

@@ -54,7 +54,10 @@ async fn float_and_base64(provider: &str, model: &str, dims: usize) {
         assert!((norm(&v) - 1.0).abs() < 1e-3, "not unit length");
     }
     assert_ne!(data[0]["embedding"], data[1]["embedding"]);
-    assert!(f["usage"]["prompt_tokens"].as_u64().is_some_and(|n| n > 0), "{f}");
+    assert!(
+        f["usage"]["prompt_tokens"].as_u64().is_some_and(|n| n > 0),
+        "{f}"
+    );
 
     let (_, b) = embed(
         &h,

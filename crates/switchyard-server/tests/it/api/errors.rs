@@ -20,7 +20,8 @@ async fn post_text(h: &common::Harness, body: &str) -> reqwest::Response {
 #[tokio::test]
 async fn malformed_json_is_400_with_all_four_fields() {
     let h = common::start("").await;
-    let (status, headers, body) = json_of(post_text(&h, r#"{"model": "gpt-4o", "messages": ["#).await).await;
+    let (status, headers, body) =
+        json_of(post_text(&h, r#"{"model": "gpt-4o", "messages": ["#).await).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let e = openai_error(&body);
     assert_eq!(e["type"], "invalid_request_error");
@@ -41,7 +42,10 @@ async fn non_object_body_is_400() {
 async fn missing_model_is_400_naming_model() {
     let h = common::start("").await;
     let resp = h
-        .post("/v1/chat/completions", json!({"messages": [{"role": "user", "content": "hi"}]}))
+        .post(
+            "/v1/chat/completions",
+            json!({"messages": [{"role": "user", "content": "hi"}]}),
+        )
         .await;
     let (status, _, body) = json_of(resp).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -52,7 +56,10 @@ async fn missing_model_is_400_naming_model() {
 async fn missing_messages_is_400_naming_messages() {
     let h = common::start("").await;
     let resp = h
-        .post("/v1/chat/completions", json!({"model": "openai/gpt-4o-mini"}))
+        .post(
+            "/v1/chat/completions",
+            json!({"model": "openai/gpt-4o-mini"}),
+        )
         .await;
     let (status, _, body) = json_of(resp).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
@@ -64,7 +71,10 @@ async fn missing_messages_is_400_naming_messages() {
 async fn unknown_model_is_404_with_suggestions() {
     let h = common::start("").await;
     let resp = h
-        .post("/v1/chat/completions", chat_body("gtp-4o-mini", user("hi"), json!({})))
+        .post(
+            "/v1/chat/completions",
+            chat_body("gtp-4o-mini", user("hi"), json!({})),
+        )
         .await;
     let (status, headers, body) = json_of(resp).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
@@ -81,7 +91,10 @@ async fn unknown_model_is_404_with_suggestions() {
 async fn unconfigured_provider_is_404() {
     let h = common::start("").await;
     let resp = h
-        .post("/v1/chat/completions", chat_body("nosuchprovider/some-model", user("hi"), json!({})))
+        .post(
+            "/v1/chat/completions",
+            chat_body("nosuchprovider/some-model", user("hi"), json!({})),
+        )
         .await;
     let (status, _, body) = json_of(resp).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
@@ -93,7 +106,10 @@ async fn oversized_body_is_413() {
     let h = common::start("server:\n  body_limit: 1KiB\n").await;
     let big = "x".repeat(4096);
     let resp = h
-        .post("/v1/chat/completions", chat_body("openai/gpt-4o-mini", user(&big), json!({})))
+        .post(
+            "/v1/chat/completions",
+            chat_body("openai/gpt-4o-mini", user(&big), json!({})),
+        )
         .await;
     let (status, _, body) = json_of(resp).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
@@ -101,7 +117,10 @@ async fn oversized_body_is_413() {
     assert_eq!(h.sim.request_count("gpt-4o-mini"), 0);
     // Under the limit is fine.
     let ok = h
-        .post("/v1/chat/completions", chat_body("openai/gpt-4o-mini", user("hi"), json!({})))
+        .post(
+            "/v1/chat/completions",
+            chat_body("openai/gpt-4o-mini", user("hi"), json!({})),
+        )
         .await;
     assert_eq!(ok.status(), StatusCode::OK);
 }
@@ -109,10 +128,8 @@ async fn oversized_body_is_413() {
 #[tokio::test]
 async fn unknown_route_and_wrong_method_use_the_error_shape() {
     let h = common::start("").await;
-    let (status, _, body) = json_of(
-        h.client.get(h.url("/v1/nope")).send().await.expect("send"),
-    )
-    .await;
+    let (status, _, body) =
+        json_of(h.client.get(h.url("/v1/nope")).send().await.expect("send")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
     openai_error(&body);
     let (status, _, body) = json_of(
@@ -143,10 +160,17 @@ async fn provider_400_passed_on_with_its_message() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     let e = openai_error(&body);
     let msg = e["message"].as_str().expect("message");
-    assert!(msg.contains("max_completion_tokens"), "provider message lost: {msg}");
+    assert!(
+        msg.contains("max_completion_tokens"),
+        "provider message lost: {msg}"
+    );
     assert!(msg.contains("openai"), "{msg}");
     assert_eq!(e["param"], "max_tokens", "{body}");
-    assert_eq!(h.sim.request_count("o3-mini"), 1, "a client error must not be retried");
+    assert_eq!(
+        h.sim.request_count("o3-mini"),
+        1,
+        "a client error must not be retried"
+    );
     assert_eq!(header(&headers, "x-switchyard-attempts"), "1");
 }
 
@@ -166,7 +190,10 @@ async fn provider_422_passed_on_as_422() {
         .await;
     let (status, _, body) = json_of(resp).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let msg = openai_error(&body)["message"].as_str().expect("message").to_owned();
+    let msg = openai_error(&body)["message"]
+        .as_str()
+        .expect("message")
+        .to_owned();
     assert!(msg.contains("Extra inputs are not permitted"), "{msg}");
     assert_eq!(h.sim.request_count("mistral-small-latest"), 1);
 }
@@ -175,8 +202,16 @@ async fn provider_422_passed_on_as_422() {
 #[tokio::test]
 async fn translated_provider_400_passed_on_to_openai_client() {
     for (model, upstream, provider_message) in [
-        ("anthropic/claude-sonnet-4-5", "claude-sonnet-4-5", "Invalid request"),
-        ("gemini/gemini-2.5-flash", "gemini-2.5-flash", "invalid argument"),
+        (
+            "anthropic/claude-sonnet-4-5",
+            "claude-sonnet-4-5",
+            "Invalid request",
+        ),
+        (
+            "gemini/gemini-2.5-flash",
+            "gemini-2.5-flash",
+            "invalid argument",
+        ),
     ] {
         let h = common::start("").await;
         let resp = h
@@ -191,7 +226,11 @@ async fn translated_provider_400_passed_on_to_openai_client() {
         assert_eq!(e["type"], "invalid_request_error", "{body}");
         let msg = e["message"].as_str().expect("message");
         assert!(msg.contains(provider_message), "{msg}");
-        assert_eq!(h.sim.request_count(upstream), 1, "{model}: a 400 is not retried");
+        assert_eq!(
+            h.sim.request_count(upstream),
+            1,
+            "{model}: a 400 is not retried"
+        );
     }
 }
 
@@ -200,7 +239,11 @@ async fn translated_provider_400_passed_on_to_openai_client() {
 async fn provider_5xx_is_502_naming_the_provider() {
     for (model, provider, upstream) in [
         ("openai/gpt-4o-mini", "openai", "gpt-4o-mini"),
-        ("anthropic/claude-sonnet-4-5", "anthropic", "claude-sonnet-4-5"),
+        (
+            "anthropic/claude-sonnet-4-5",
+            "anthropic",
+            "claude-sonnet-4-5",
+        ),
         ("gemini/gemini-2.5-flash", "gemini", "gemini-2.5-flash"),
     ] {
         let h = common::start("").await;
@@ -242,7 +285,10 @@ providers:
     )
     .await;
     let resp = h
-        .post("/v1/chat/completions", chat_body("badkey/gpt-4o-mini", user("hi"), json!({})))
+        .post(
+            "/v1/chat/completions",
+            chat_body("badkey/gpt-4o-mini", user("hi"), json!({})),
+        )
         .await;
     let (status, headers, body) = json_of(resp).await;
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
@@ -251,8 +297,15 @@ providers:
     let msg = e["message"].as_str().expect("message");
     assert!(msg.contains("badkey"), "{msg}");
     assert!(msg.contains("not about your key"), "{msg}");
-    assert_eq!(header(&headers, "x-switchyard-error"), "upstream_authentication_failed");
-    assert_eq!(h.sim.request_count("gpt-4o-mini"), 1, "bad credentials are not retried");
+    assert_eq!(
+        header(&headers, "x-switchyard-error"),
+        "upstream_authentication_failed"
+    );
+    assert_eq!(
+        h.sim.request_count("gpt-4o-mini"),
+        1,
+        "bad credentials are not retried"
+    );
 }
 
 /// Mistral does not take `seed`: by default it is dropped and reported.
@@ -292,7 +345,10 @@ async fn unsupported_param_dropped_on_stream() {
             ),
         )
         .await;
-    assert_eq!(header(resp.headers(), "x-switchyard-dropped-params"), "seed");
+    assert_eq!(
+        header(resp.headers(), "x-switchyard-dropped-params"),
+        "seed"
+    );
     let s = super::OpenAiStream::read(resp).await;
     assert!(s.done);
     assert_eq!(s.text(), "seeded");
@@ -318,7 +374,10 @@ async fn unsupported_param_rejected_on_request() {
     let e = openai_error(&body);
     assert_eq!(e["param"], "seed", "{body}");
     assert_eq!(e["code"], "unsupported_parameter", "{body}");
-    assert!(e["message"].as_str().expect("message").contains("mistral"), "{body}");
+    assert!(
+        e["message"].as_str().expect("message").contains("mistral"),
+        "{body}"
+    );
     assert_eq!(h.sim.request_count("mistral-small-latest"), 0);
 }
 
@@ -349,7 +408,11 @@ async fn malformed_upstream_body_is_502() {
     let resp = h
         .post(
             "/v1/chat/completions",
-            chat_body("openai/gpt-4o-mini", user("[[sim:malformed]] hi"), json!({})),
+            chat_body(
+                "openai/gpt-4o-mini",
+                user("[[sim:malformed]] hi"),
+                json!({}),
+            ),
         )
         .await;
     let (status, _, body) = json_of(resp).await;
@@ -365,17 +428,27 @@ async fn provider_429_is_429_with_retry_after() {
     let resp = h
         .post(
             "/v1/chat/completions",
-            chat_body("openai/gpt-4o-mini", user("[[sim:status=429]] hi"), json!({})),
+            chat_body(
+                "openai/gpt-4o-mini",
+                user("[[sim:status=429]] hi"),
+                json!({}),
+            ),
         )
         .await;
     let (status, headers, body) = json_of(resp).await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
     assert_eq!(openai_error(&body)["type"], "rate_limit_error", "{body}");
     assert!(
-        header(&headers, "retry-after").parse::<u64>().is_ok_and(|s| s >= 1),
+        header(&headers, "retry-after")
+            .parse::<u64>()
+            .is_ok_and(|s| s >= 1),
         "{headers:?}"
     );
-    assert!(t.elapsed() < std::time::Duration::from_secs(5), "took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        t.elapsed()
+    );
 }
 
 /// A stream that fails before its first byte is an ordinary JSON error, not an SSE body.
@@ -407,17 +480,29 @@ async fn every_error_response_has_a_request_id() {
     let h = common::start("server:\n  master_key: k\n  body_limit: 1KiB\n").await;
     let unauthorized = h.post("/v1/chat/completions", json!({})).await;
     assert_eq!(unauthorized.status(), StatusCode::UNAUTHORIZED);
-    assert!(!header(unauthorized.headers(), "x-request-id").is_empty(), "401: {:?}", unauthorized.headers());
+    assert!(
+        !header(unauthorized.headers(), "x-request-id").is_empty(),
+        "401: {:?}",
+        unauthorized.headers()
+    );
     let too_large = h
         .client
         .post(h.url("/v1/chat/completions"))
         .bearer_auth("k")
-        .json(&chat_body("openai/gpt-4o-mini", user(&"x".repeat(4096)), json!({})))
+        .json(&chat_body(
+            "openai/gpt-4o-mini",
+            user(&"x".repeat(4096)),
+            json!({}),
+        ))
         .send()
         .await
         .expect("send");
     assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(!header(too_large.headers(), "x-request-id").is_empty(), "413: {:?}", too_large.headers());
+    assert!(
+        !header(too_large.headers(), "x-request-id").is_empty(),
+        "413: {:?}",
+        too_large.headers()
+    );
     let no_route = h
         .client
         .get(h.url("/v2/nothing"))
@@ -426,5 +511,9 @@ async fn every_error_response_has_a_request_id() {
         .await
         .expect("send");
     assert_eq!(no_route.status(), StatusCode::NOT_FOUND);
-    assert!(!header(no_route.headers(), "x-request-id").is_empty(), "404: {:?}", no_route.headers());
+    assert!(
+        !header(no_route.headers(), "x-request-id").is_empty(),
+        "404: {:?}",
+        no_route.headers()
+    );
 }

@@ -57,7 +57,8 @@ impl Family {
     pub(crate) const MISTRAL: Self = Self::zero("mistral", "mistral-small-latest");
     pub(crate) const DASHSCOPE: Self = Self::zero("dashscope", "qwen-plus");
     pub(crate) const GROQ: Self = Self::zero("groq", "llama-3.3-70b-versatile");
-    pub(crate) const TOGETHER: Self = Self::zero("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo");
+    pub(crate) const TOGETHER: Self =
+        Self::zero("together", "meta-llama/Llama-3.3-70B-Instruct-Turbo");
     pub(crate) const OPENROUTER: Self = Self::zero("openrouter", "openai/gpt-4o");
     pub(crate) const XAI: Self = Self::zero("xai", "grok-4");
 
@@ -162,7 +163,9 @@ pub(crate) fn openai_error(body: &Value) -> &Value {
     let e = body
         .get("error")
         .unwrap_or_else(|| panic!("no `error` in {body}"));
-    let obj = e.as_object().unwrap_or_else(|| panic!("error is not an object: {body}"));
+    let obj = e
+        .as_object()
+        .unwrap_or_else(|| panic!("error is not an object: {body}"));
     for field in ["message", "type", "code", "param"] {
         assert!(obj.contains_key(field), "error lacks `{field}`: {body}");
     }
@@ -232,8 +235,8 @@ impl OpenAiStream {
     pub(crate) fn finish_reason(&self) -> Option<String> {
         self.chunks
             .iter()
-            .filter_map(|c| c["choices"][0]["finish_reason"].as_str())
-            .last()
+            .rev()
+            .find_map(|c| c["choices"][0]["finish_reason"].as_str())
             .map(str::to_owned)
     }
 

@@ -110,7 +110,9 @@ async fn anthropic_thinking_blocks_pass_byte_for_byte() {
     let direct = direct.text().await.expect("body");
     let v: Value = serde_json::from_str(&direct).expect("json");
     assert_eq!(v["content"][0]["type"], "thinking", "{direct}");
-    assert!(v["content"][0]["signature"].as_str().is_some_and(|s| !s.is_empty()));
+    assert!(v["content"][0]["signature"]
+        .as_str()
+        .is_some_and(|s| !s.is_empty()));
 
     let via = post_raw(
         &h,

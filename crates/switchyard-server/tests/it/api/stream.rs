@@ -70,7 +70,9 @@ async fn stream_include_usage(f: Family) {
     assert!(s.done, "{:?}", s.data);
     assert_eq!(s.text(), "counting my tokens");
     let usage = s.usage_chunks();
-    let last = usage.last().unwrap_or_else(|| panic!("no usage: {:?}", s.data));
+    let last = usage
+        .last()
+        .unwrap_or_else(|| panic!("no usage: {:?}", s.data));
     let u = &last["usage"];
     let (p, c) = (
         u["prompt_tokens"].as_u64().expect("prompt_tokens"),
@@ -172,7 +174,11 @@ async fn client_disconnect_releases_the_upstream() {
 /// the OpenAI shape, and no `[DONE]` (a truncated answer must not look complete).
 fn assert_ends_with_error(s: &OpenAiStream, expect_type: &str) {
     assert!(!s.done, "a broken stream ended with [DONE]: {:?}", s.data);
-    assert!(!s.text().is_empty(), "no content before the failure: {:?}", s.data);
+    assert!(
+        !s.text().is_empty(),
+        "no content before the failure: {:?}",
+        s.data
+    );
     let last = s.chunks.last().expect("chunks");
     let e = super::openai_error(last);
     assert_eq!(e["type"], expect_type, "{last}");
@@ -203,7 +209,11 @@ async fn broken_stream(family: Family, directive: &str) -> OpenAiStream {
         .await;
     assert_eq!(resp.status(), StatusCode::OK);
     let s = OpenAiStream::read(resp).await;
-    assert_eq!(h.sim.request_count(family.model), 1, "no alternative to try");
+    assert_eq!(
+        h.sim.request_count(family.model),
+        1,
+        "no alternative to try"
+    );
     s
 }
 

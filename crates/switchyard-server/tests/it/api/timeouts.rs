@@ -2,10 +2,9 @@
 
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use reqwest::StatusCode;
 use serde_json::json;
+use tokio::time::Instant;
 
 use super::{chat_body, header, json_of, openai_error, user};
 use crate::common;
@@ -31,7 +30,11 @@ async fn hanging_provider_with_timeout_header_is_504() {
         .client
         .post(h.url("/v1/chat/completions"))
         .header("x-switchyard-timeout", "300ms")
-        .json(&chat_body("openai/gpt-4o-mini", user("[[sim:hang]] hi"), json!({})))
+        .json(&chat_body(
+            "openai/gpt-4o-mini",
+            user("[[sim:hang]] hi"),
+            json!({}),
+        ))
         .send()
         .await
         .expect("send");
@@ -92,7 +95,11 @@ async fn first_byte_timeout_header_is_504() {
         .post(h.url("/v1/chat/completions"))
         .header("x-switchyard-first-byte-timeout", "200ms")
         .header("x-switchyard-timeout", "1s")
-        .json(&chat_body("gemini/gemini-2.5-flash", user("[[sim:hang]] hi"), json!({})))
+        .json(&chat_body(
+            "gemini/gemini-2.5-flash",
+            user("[[sim:hang]] hi"),
+            json!({}),
+        ))
         .send()
         .await
         .expect("send");

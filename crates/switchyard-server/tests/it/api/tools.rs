@@ -63,7 +63,11 @@ async fn tool_call(f: Family) {
     assert!(c["id"].as_str().is_some_and(|s| !s.is_empty()), "{body}");
     assert_eq!(c["type"], "function", "{body}");
     assert_eq!(c["function"]["name"], "get_weather", "{body}");
-    assert_weather_args(c["function"]["arguments"].as_str().expect("arguments string"));
+    assert_weather_args(
+        c["function"]["arguments"]
+            .as_str()
+            .expect("arguments string"),
+    );
 }
 
 async fn tool_call_stream(f: Family) {
@@ -80,7 +84,12 @@ async fn tool_call_stream(f: Family) {
         .await;
     let s = OpenAiStream::read(resp).await;
     assert!(s.done, "{:?}", s.data);
-    assert_eq!(s.finish_reason().as_deref(), Some("tool_calls"), "{:?}", s.data);
+    assert_eq!(
+        s.finish_reason().as_deref(),
+        Some("tool_calls"),
+        "{:?}",
+        s.data
+    );
     let calls = s.tool_calls();
     assert_eq!(calls.len(), 1, "{:?}", s.data);
     let (id, name, args) = &calls[0];
