@@ -346,6 +346,9 @@ impl DeploymentState {
 
     /// Share of the RPM/TPM limits used this minute (0..1), for usage-aware ranking.
     pub fn utilization(&self, rpm: Option<u64>, tpm: Option<u64>, now: Instant) -> f64 {
+        if rpm.is_none() && tpm.is_none() {
+            return 0.0;
+        }
         let mut w = lock(&self.window);
         roll(&mut w, now);
         let r = rpm.map_or(0.0, |l| w.requests as f64 / l.max(1) as f64);

@@ -45,6 +45,7 @@ impl Engine {
                 output_tokens: 0,
                 stream: false,
                 explore: true,
+                describe: false,
             },
             Instant::now(),
         );

@@ -234,6 +234,14 @@ impl Run<'_> {
             }
         }
         if let Some((last, provider, deployment)) = last {
+            if last.class == ErrorClass::NotFound && !first.configured && self.failed.len() == 1 {
+                // The provider does not know a model the client named directly: answer like an
+                // unknown model, with the closest names we know, and the provider's own words.
+                return Err(EngineError::ModelNotFound {
+                    model: self.input.model.clone(),
+                    suggestions: self.snap.suggestions(&self.input.model),
+                });
+            }
             return Err(EngineError::Upstream {
                 last: Box::new(last),
                 provider,
@@ -274,6 +282,7 @@ impl Run<'_> {
                 output_tokens: output,
                 stream: input.stream,
                 explore: true,
+                describe: false,
             },
             now,
         );
@@ -539,7 +548,7 @@ impl Run<'_> {
             hedged,
         };
         match started {
-            Started::Complete { body } => match complete_body(self.input, dep, prepared, &body) {
+            Started::Complete { body } => match complete_body(self.input, dep, prepared, body) {
                 Ok((body, usage)) => {
                     dep.state.record_success(elapsed, None);
                     if let Some(u) = &usage {
@@ -595,7 +604,7 @@ fn complete_body(
     input: &ChatInput,
     dep: &Deployment,
     prepared: &Prepared,
-    body: &[u8],
+    body: Bytes,
 ) -> Result<(Bytes, Option<Usage>), UpstreamError> {
     let malformed = |e: String| {
         UpstreamError::new(
@@ -604,7 +613,8 @@ fn complete_body(
         )
     };
     if prepared.passthrough {
-        let view: UsageView = serde_json::from_slice(body).map_err(|e| malformed(e.to_string()))?;
+        let view: UsageView =
+            serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
         let usage = match input.ingress {
             Ingress::OpenAi => {
                 if view.choices.is_none() {
@@ -628,12 +638,12 @@ fn complete_body(
                 })
             }
         };
-        return Ok((Bytes::copy_from_slice(body), usage));
+        return Ok((body, usage));
     }
     let mut resp = dep
         .provider
         .adapter
-        .decode_chat(body)
+        .decode_chat(&body)
         .map_err(|e| malformed(e.to_string()))?;
     if resp.created == 0 {
         resp.created = unix_now();

@@ -91,6 +91,7 @@ impl Engine {
                 .unwrap_or(DEFAULT_OUTPUT_ESTIMATE),
             stream: input.stream,
             explore: false,
+            describe: true,
         };
         let candidates = rank(&routed.group, rank_input, now)
             .into_iter()

@@ -27,8 +27,12 @@ mod docs_tests {
     #[test]
     fn docs_yaml_blocks_build_an_engine() {
         let env: HashMap<String, String> = [
-            "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "MISTRAL_API_KEY",
-            "DEEPSEEK_API_KEY", "TOGETHER_API_KEY",
+            "OPENAI_API_KEY",
+            "ANTHROPIC_API_KEY",
+            "GEMINI_API_KEY",
+            "MISTRAL_API_KEY",
+            "DEEPSEEK_API_KEY",
+            "TOGETHER_API_KEY",
         ]
         .iter()
         .map(|k| ((*k).to_owned(), "sk-test".to_owned()))

@@ -339,6 +339,7 @@ impl LiveStream {
             output_tokens: crate::engine::DEFAULT_OUTPUT_ESTIMATE,
             stream: true,
             explore: false,
+            describe: false,
         };
         let now = Instant::now();
         let mut out: Vec<Arc<Deployment>> = Vec::new();

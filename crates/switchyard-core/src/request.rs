@@ -8,7 +8,7 @@ use bytes::Bytes;
 use switchyard_config::ParamPolicy;
 use switchyard_providers::{openai as oai, Dialect};
 use switchyard_types::openai::ChatRequest;
-use switchyard_types::peek::TopLevel;
+use switchyard_types::peek::Members;
 
 use crate::deployment::Deployment;
 use crate::error::EngineError;
@@ -60,6 +60,8 @@ pub struct ChatInput {
     pub include_usage: bool,
     /// Header overrides.
     pub options: RequestOptions,
+    /// Top-level members of `body`, parsed once.
+    members: Members,
     canonical: OnceLock<Result<ChatRequest, EngineError>>,
 }
 
@@ -75,13 +77,13 @@ impl ChatInput {
         body: Bytes,
         options: RequestOptions,
     ) -> Result<Self, EngineError> {
-        let top = TopLevel::parse(&body).map_err(|e| {
+        let top = Members::parse(&body).map_err(|e| {
             EngineError::invalid(
                 format!("request body is not a valid JSON object: {e}"),
                 None,
             )
         })?;
-        let model: String = match top.field::<String>("model") {
+        let model: String = match top.field::<String>(&body, "model") {
             Ok(Some(m)) if !m.is_empty() => m,
             Ok(_) => {
                 return Err(EngineError::invalid(
@@ -97,28 +99,28 @@ impl ChatInput {
             }
         };
         let stream = top
-            .field::<bool>("stream")
+            .field::<bool>(&body, "stream")
             .map_err(|_| EngineError::invalid("`stream` must be a boolean", Some("stream")))?
             .unwrap_or(false);
-        let include_usage = match top.get("stream_options") {
+        let include_usage = match top.get(&body, "stream_options") {
             Some(raw) => {
-                let v: serde_json::Value = serde_json::from_str(raw.get()).unwrap_or_default();
+                let v: serde_json::Value = serde_json::from_slice(raw).unwrap_or_default();
                 v.get("include_usage")
                     .and_then(serde_json::Value::as_bool)
                     .unwrap_or(false)
             }
             None => false,
         };
-        let has_messages = top.has("messages");
+        let has_messages = top.has(&body, "messages");
         if !has_messages {
             return Err(EngineError::invalid(
                 "`messages` is required",
                 Some("messages"),
             ));
         }
-        drop(top);
         Ok(Self {
             ingress,
+            members: top,
             body,
             model,
             stream,
@@ -256,10 +258,10 @@ fn prepare_passthrough(
 ) -> Result<Option<Prepared>, EngineError> {
     let provider = &dep.provider;
     let quirks = &provider.config.spec.quirks;
-    let top = TopLevel::parse(&input.body)
-        .map_err(|e| EngineError::invalid(format!("invalid JSON: {e}"), None))?;
+    let top = &input.members;
+    let raw = &input.body[..];
     if input.ingress == Ingress::Anthropic {
-        let body = top.rewrite(Some(&dep.cfg.model), &[], &[]);
+        let body = top.rewrite(raw, Some(&dep.cfg.model), &[], &[]);
         return Ok(Some(Prepared {
             body: Bytes::from(body),
             passthrough: true,
@@ -272,15 +274,15 @@ fn prepare_passthrough(
     }
     if quirks.no_message_name
         && top
-            .get("messages")
-            .is_some_and(|m| memchr::memmem::find(m.get().as_bytes(), b"\"name\"").is_some())
+            .get(raw, "messages")
+            .is_some_and(|m| memchr::memmem::find(m, b"\"name\"").is_some())
     {
         // Possibly a `messages[].name` the provider rejects: the translated path drops it.
         return Ok(None);
     }
     let mut dropped: Vec<&str> = top.keys().filter(|k| provider.unsupported(k)).collect();
     if !quirks.supports_n {
-        let n: Option<u64> = top.field("n").unwrap_or(None);
+        let n: Option<u64> = top.field(raw, "n").unwrap_or(None);
         if n.is_some_and(|n| n > 1) && !dropped.contains(&"n") {
             dropped.push("n");
         }
@@ -295,11 +297,13 @@ fn prepare_passthrough(
     }
     let mut drop_keys: Vec<&str> = dropped.clone();
     let mut add: Vec<(&str, &str)> = Vec::new();
-    let max_completion = top.get("max_completion_tokens");
+    let max_completion = top
+        .get(raw, "max_completion_tokens")
+        .and_then(|v| std::str::from_utf8(v).ok());
     if quirks.legacy_max_tokens {
         if let Some(v) = max_completion {
             drop_keys.push("max_completion_tokens");
-            add.push(("max_tokens", v.get()));
+            add.push(("max_tokens", v));
         }
     }
     let mut injected_usage = false;
@@ -307,10 +311,10 @@ fn prepare_passthrough(
         add.push(("stream_options", r#"{"include_usage":true}"#));
         injected_usage = true;
     }
-    if !quirks.stream_usage && top.has("stream_options") {
+    if !quirks.stream_usage && top.has(raw, "stream_options") {
         drop_keys.push("stream_options");
     }
-    let body = top.rewrite(Some(&dep.cfg.model), &drop_keys, &add);
+    let body = top.rewrite(raw, Some(&dep.cfg.model), &drop_keys, &add);
     Ok(Some(Prepared {
         body: Bytes::from(body),
         passthrough: true,

@@ -277,7 +277,8 @@ impl Snapshot {
         out
     }
 
-    fn suggestions(&self, model: &str) -> Vec<String> {
+    /// Up to three known model ids closest to `model`.
+    pub fn suggestions(&self, model: &str) -> Vec<String> {
         let lower = model.to_ascii_lowercase();
         let mut scored: Vec<(usize, String)> = self
             .model_ids()

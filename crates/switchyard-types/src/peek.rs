@@ -92,6 +92,104 @@ impl<'a> TopLevel<'a> {
     }
 }
 
+/// Top-level members as byte ranges into the body they came from: the same view as
+/// [`TopLevel`] without a borrow, so a request can keep it next to its body and never parse the
+/// top level twice.
+#[derive(Debug, Clone, Default)]
+pub struct Members {
+    members: Vec<(Box<str>, std::ops::Range<usize>)>,
+}
+
+impl Members {
+    /// Splits `body` into members; errors when it is not a JSON object.
+    pub fn parse(body: &[u8]) -> Result<Self, serde_json::Error> {
+        let top = TopLevel::parse(body)?;
+        let base = body.as_ptr() as usize;
+        let members = top
+            .members
+            .iter()
+            .map(|(k, v)| {
+                let start = v.get().as_ptr() as usize - base;
+                (Box::from(k.as_ref()), start..start + v.get().len())
+            })
+            .collect();
+        Ok(Self { members })
+    }
+
+    /// Raw bytes of a member's value.
+    pub fn get<'b>(&self, body: &'b [u8], key: &str) -> Option<&'b [u8]> {
+        self.members
+            .iter()
+            .find(|(k, _)| k.as_ref() == key)
+            .and_then(|(_, r)| body.get(r.clone()))
+    }
+
+    /// Whether a member is present and not `null`.
+    pub fn has(&self, body: &[u8], key: &str) -> bool {
+        self.get(body, key).is_some_and(|v| v != b"null")
+    }
+
+    /// A member parsed as `T`; `Ok(None)` when absent or null.
+    pub fn field<'b, T: Deserialize<'b>>(
+        &self,
+        body: &'b [u8],
+        key: &str,
+    ) -> Result<Option<T>, serde_json::Error> {
+        match self.get(body, key) {
+            None => Ok(None),
+            Some(b"null") => Ok(None),
+            Some(v) => serde_json::from_slice(v).map(Some),
+        }
+    }
+
+    /// Member names in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.members.iter().map(|(k, _)| k.as_ref())
+    }
+
+    /// Same as [`TopLevel::rewrite`], on the body these members came from.
+    pub fn rewrite(
+        &self,
+        body: &[u8],
+        model: Option<&str>,
+        drop: &[&str],
+        add: &[(&str, &str)],
+    ) -> Vec<u8> {
+        let mut out = Vec::with_capacity(body.len() + 64);
+        out.push(b'{');
+        let mut first = true;
+        let mut push_member = |out: &mut Vec<u8>, key: &str, value: &[u8]| {
+            if !first {
+                out.push(b',');
+            }
+            first = false;
+            write_json_string(out, key);
+            out.push(b':');
+            out.extend_from_slice(value);
+        };
+        for (key, range) in &self.members {
+            let key = key.as_ref();
+            if drop.contains(&key) || add.iter().any(|(k, _)| *k == key) {
+                continue;
+            }
+            if key == "model" {
+                if let Some(model) = model {
+                    let mut quoted = Vec::with_capacity(model.len() + 2);
+                    write_json_string(&mut quoted, model);
+                    push_member(&mut out, key, &quoted);
+                    continue;
+                }
+            }
+            push_member(&mut out, key, body.get(range.clone()).unwrap_or(b"null"));
+        }
+        for (key, value) in add {
+            push_member(&mut out, key, value.as_bytes());
+        }
+        out.push(b'}');
+        out
+    }
+}
+
 /// Appends `s` as a JSON string literal.
 pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
     // serde_json's escaping is the reference; strings here are short (keys, model names).
@@ -154,6 +252,21 @@ mod tests {
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             r#"{"model":"a","stream_options":{"include_usage":true}}"#
+        );
+    }
+
+    #[test]
+    fn members_match_the_borrowed_view() {
+        let body = br#"{"model":"alias","a\u0062":[1, {"x":"y"}],"stream":true,"n":null}"#;
+        let top = TopLevel::parse(body).unwrap();
+        let m = Members::parse(body).unwrap();
+        assert_eq!(m.keys().collect::<Vec<_>>(), top.keys().collect::<Vec<_>>());
+        assert_eq!(m.get(body, "ab"), Some(&br#"[1, {"x":"y"}]"#[..]));
+        assert_eq!(m.field::<bool>(body, "stream").unwrap(), Some(true));
+        assert!(!m.has(body, "n"));
+        assert_eq!(
+            m.rewrite(body, Some("gpt"), &["n"], &[("x", "1")]),
+            top.rewrite(Some("gpt"), &["n"], &[("x", "1")])
         );
     }
 

@@ -54,6 +54,9 @@ pub struct RankInput {
     pub stream: bool,
     /// Allow random exploration (off for explanations).
     pub explore: bool,
+    /// Fill the descriptive fields of [`Scored`] (ids, reasons). Off on the request path,
+    /// where only the order matters and string work would be wasted.
+    pub describe: bool,
 }
 
 /// Ranks `group`'s deployments: those due a probe (cooldown over) first, then healthy ones
@@ -67,10 +70,17 @@ pub fn rank(group: &Group, input: RankInput, now: Instant) -> Vec<(Arc<Deploymen
         .map(|d| {
             let health = d.state.availability(now);
             let within = d.state.would_admit(d.cfg.rpm, d.cfg.tpm, input.tokens, now);
+            let text = |t: &str| {
+                if input.describe {
+                    t.to_owned()
+                } else {
+                    String::new()
+                }
+            };
             let s = Scored {
-                deployment: d.cfg.id.clone(),
-                provider: d.cfg.provider.clone(),
-                model: d.cfg.model.clone(),
+                deployment: text(&d.cfg.id),
+                provider: text(&d.cfg.provider),
+                model: text(&d.cfg.model),
                 health: match health {
                     Availability::Ready => "ready",
                     Availability::CoolingDown => "cooling_down",
@@ -93,14 +103,18 @@ pub fn rank(group: &Group, input: RankInput, now: Instant) -> Vec<(Arc<Deploymen
         Strategy::Ordered => {
             for (i, (_, s)) in scored.iter_mut().enumerate() {
                 s.score = i as f64;
-                s.reason = format!("position {} in the list", i + 1);
+                if input.describe {
+                    s.reason = format!("position {} in the list", i + 1);
+                }
             }
         }
         Strategy::RoundRobin => {
             let start = group.cursor.fetch_add(1, Ordering::Relaxed);
             for (i, (_, s)) in scored.iter_mut().enumerate() {
                 s.score = ((i + n - start % n.max(1)) % n.max(1)) as f64;
-                s.reason = "round robin turn".to_owned();
+                if input.describe {
+                    s.reason = "round robin turn".to_owned();
+                }
             }
         }
         Strategy::Weighted => {
@@ -113,20 +127,24 @@ pub fn rank(group: &Group, input: RankInput, now: Instant) -> Vec<(Arc<Deploymen
                     rng.random::<f64>().powf(1.0 / w)
                 };
                 s.score = -key;
-                s.reason = format!("weight {w}");
+                if input.describe {
+                    s.reason = format!("weight {w}");
+                }
             }
         }
         Strategy::LeastLatency => {
             for (_, s) in &mut scored {
                 // Never measured: try it first, so every deployment gets a sample.
                 s.score = s.latency_ms.unwrap_or(0.0);
-                s.reason = match s.latency_ms {
-                    Some(ms) => format!(
-                        "{} {ms:.1} ms",
-                        if input.stream { "ttft" } else { "latency" }
-                    ),
-                    None => "no latency sample yet: explore".to_owned(),
-                };
+                if input.describe {
+                    s.reason = match s.latency_ms {
+                        Some(ms) => format!(
+                            "{} {ms:.1} ms",
+                            if input.stream { "ttft" } else { "latency" }
+                        ),
+                        None => "no latency sample yet: explore".to_owned(),
+                    };
+                }
             }
             if input.explore && n > 1 && rng.random::<f64>() < EXPLORATION {
                 let pick = rng.random_range(0..n);
@@ -137,22 +155,28 @@ pub fn rank(group: &Group, input: RankInput, now: Instant) -> Vec<(Arc<Deploymen
         Strategy::LowestCost => {
             for (_, s) in &mut scored {
                 s.score = s.estimated_cost_usd.unwrap_or(f64::MAX);
-                s.reason = match s.estimated_cost_usd {
-                    Some(c) => format!("estimated ${c:.6}"),
-                    None => "no price known: ranked last".to_owned(),
-                };
+                if input.describe {
+                    s.reason = match s.estimated_cost_usd {
+                        Some(c) => format!("estimated ${c:.6}"),
+                        None => "no price known: ranked last".to_owned(),
+                    };
+                }
             }
         }
         Strategy::LeastBusy => {
             for (_, s) in &mut scored {
                 s.score = f64::from(s.in_flight);
-                s.reason = format!("{} in flight", s.in_flight);
+                if input.describe {
+                    s.reason = format!("{} in flight", s.in_flight);
+                }
             }
         }
         Strategy::UsageAware => {
             for (_, s) in &mut scored {
                 s.score = s.utilization;
-                s.reason = format!("{:.0}% of its RPM/TPM used", s.utilization * 100.0);
+                if input.describe {
+                    s.reason = format!("{:.0}% of its RPM/TPM used", s.utilization * 100.0);
+                }
             }
         }
     }
@@ -171,7 +195,7 @@ pub fn rank(group: &Group, input: RankInput, now: Instant) -> Vec<(Arc<Deploymen
             .cmp(&tier(&b.1))
             .then(a.1.score.total_cmp(&b.1.score))
     });
-    for (_, s) in &mut scored {
+    for (_, s) in scored.iter_mut().filter(|_| input.describe) {
         match tier(s) {
             0 => s.reason.push_str("; cooldown over: next request probes it"),
             2 if s.health == "cooling_down" => s.reason.push_str("; cooling down: skipped"),

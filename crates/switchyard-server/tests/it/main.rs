@@ -3,7 +3,12 @@
 //! parallel without shared state.
 
 // Test code: failing loudly is the point (clippy.toml covers `#[test]` fns, not their helpers).
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic, unreachable_pub)]
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    unreachable_pub
+)]
 
 mod api;
 mod common;

@@ -517,3 +517,35 @@ async fn every_error_response_has_a_request_id() {
         no_route.headers()
     );
 }
+
+#[tokio::test]
+async fn misspelt_bare_model_that_the_provider_does_not_know_is_404_with_suggestions() {
+    let h = common::start("").await;
+    // The name routes to OpenAI by its prefix; OpenAI answers 404 for an unknown model.
+    h.sim.set_scenario(
+        "gpt-4o-mni",
+        switchyard_sim::Scenario {
+            steps: vec![switchyard_sim::Fault::Status {
+                code: 404,
+                retry_after_secs: None,
+            }],
+            repeat: true,
+        },
+    );
+    let (status, _, body) = json_of(
+        h.post(
+            "/v1/chat/completions",
+            chat_body("gpt-4o-mni", user("hi"), json!({})),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let e = openai_error(&body);
+    assert_eq!(e["code"], "model_not_found", "{body}");
+    let msg = e["message"].as_str().unwrap();
+    assert!(
+        msg.contains("gpt-4o-mni") && msg.contains("openai/gpt-4o-mini"),
+        "{msg}"
+    );
+}
