@@ -38,6 +38,7 @@ def main(path):
             "cached_input": per_mtok(v.get("cache_read_input_token_cost")),
             "context": v.get("max_input_tokens") or v.get("max_tokens"),
             "max_output": v.get("max_output_tokens"),
+            "reasoning": bool(v.get("supports_reasoning", False)),
         })
     seen = set()
     uniq = []

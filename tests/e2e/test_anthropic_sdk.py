@@ -324,12 +324,6 @@ def test_thinking_blocks(anth, model):
     assert msg.content[0].thinking
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=anthropic.BadRequestError,
-    reason="gateway bug: the Anthropic ingress sends the (mandatory) max_tokens to OpenAI as "
-    "`max_tokens`, which OpenAI reasoning models reject; it must become max_completion_tokens",
-)
 @pytest.mark.parametrize("model", ["openai/o3-mini", "openai/gpt-5"])
 def test_messages_to_openai_reasoning_model(anth, model):
     msg = anth.messages.create(model=model, max_tokens=500, messages=HELLO)

@@ -521,12 +521,6 @@ def test_unsupported_parameter_rejected_on_request(oai):
     assert exc.value.param == "logprobs"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=openai.BadRequestError,
-    reason="gateway bug: n>1 to an Anthropic model is refused (400 unsupported_parameter) even under "
-    "the default `drop` policy and with `x-switchyard-unsupported-params: drop`",
-)
 @pytest.mark.parametrize("policy", [None, "drop"])
 def test_unsupported_n_dropped_for_anthropic(oai, policy):
     headers = {"x-switchyard-unsupported-params": policy} if policy else {}

@@ -25,6 +25,9 @@ pub struct ModelInfo {
     pub context: Option<u64>,
     /// Output cap in tokens.
     pub max_output: Option<u64>,
+    /// Accepts reasoning parameters (`reasoning_effort`).
+    #[serde(default)]
+    pub reasoning: bool,
 }
 
 static TABLE: LazyLock<Vec<ModelInfo>> =

@@ -206,30 +206,49 @@ pub fn prepare_canonical(
     let provider = &dep.provider;
     let dialect = provider.adapter.dialect();
     let quirks = &provider.config.spec.quirks;
-    let mut dropped = Vec::new();
-    if dialect == Dialect::OpenAi {
-        let mut unsupported: Vec<String> = oai::unsupported_params(canonical, quirks)
+    let mut unsupported: Vec<String> = match dialect {
+        Dialect::OpenAi => {
+            let mut u: Vec<String> = oai::unsupported_params(canonical, quirks)
+                .into_iter()
+                .map(str::to_owned)
+                .collect();
+            for extra in &provider.config.extra_unsupported {
+                if canonical.extra.contains_key(extra) && !u.contains(extra) {
+                    u.push(extra.clone());
+                }
+            }
+            // Reasoning parameters on a model known not to reason (e.g. Anthropic `thinking`
+            // arriving at gpt-4o through /v1/messages) would be a 400 upstream.
+            let known_non_reasoning =
+                crate::pricing::lookup(provider.config.spec.name, &dep.cfg.model)
+                    .is_some_and(|m| !m.reasoning);
+            if canonical.reasoning_effort.is_some() && known_non_reasoning {
+                u.push("reasoning_effort".to_owned());
+            }
+            u
+        }
+        Dialect::Anthropic | Dialect::Gemini => cross_format_unsupported(canonical, dialect)
             .into_iter()
             .map(str::to_owned)
-            .collect();
-        for extra in &provider.config.extra_unsupported {
-            if canonical.extra.contains_key(extra) && !unsupported.contains(extra) {
-                unsupported.push(extra.clone());
-            }
+            .collect(),
+    };
+    unsupported.dedup();
+    if let Some(first) = unsupported.first() {
+        if policy == ParamPolicy::Reject {
+            return Err(EngineError::UnsupportedParam {
+                param: first.clone(),
+                provider: provider.config.name.clone(),
+            });
         }
-        if let Some(first) = unsupported.first() {
-            if policy == ParamPolicy::Reject {
-                return Err(EngineError::UnsupportedParam {
-                    param: first.clone(),
-                    provider: provider.config.name.clone(),
-                });
-            }
-        }
-        dropped = unsupported;
     }
+    let dropped = unsupported;
     let mut req = canonical.clone();
     for p in &dropped {
-        req.extra.remove(p);
+        strip_param(&mut req, p);
+    }
+    if dialect == Dialect::OpenAi {
+        // Anthropic-only fields that /v1/messages carries in the extras for Anthropic upstreams.
+        req.extra.remove("thinking");
     }
     req.stream = Some(input.stream);
     let mut injected_usage = false;
@@ -321,4 +340,63 @@ fn prepare_passthrough(
         injected_usage,
         dropped: dropped.into_iter().map(str::to_owned).collect(),
     }))
+}
+
+/// Parameters of `req` that an Anthropic or Gemini upstream cannot honour. The adapters map
+/// everything else; these are dropped (and reported) or refused by the parameter policy.
+pub fn cross_format_unsupported(req: &ChatRequest, dialect: Dialect) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let extra = |k: &str| req.extra.get(k).is_some_and(|v| !v.is_null());
+    match dialect {
+        Dialect::Anthropic => {
+            if req.n.is_some_and(|n| n > 1) {
+                out.push("n");
+            }
+            if req.seed.is_some() {
+                out.push("seed");
+            }
+            if req.presence_penalty.is_some() {
+                out.push("presence_penalty");
+            }
+            if req.frequency_penalty.is_some() {
+                out.push("frequency_penalty");
+            }
+            for k in ["logit_bias", "logprobs", "top_logprobs"] {
+                if extra(k) {
+                    out.push(k);
+                }
+            }
+        }
+        Dialect::Gemini => {
+            if req.parallel_tool_calls == Some(false) {
+                out.push("parallel_tool_calls");
+            }
+            for k in ["logit_bias", "logprobs", "top_logprobs"] {
+                if extra(k) {
+                    out.push(k);
+                }
+            }
+        }
+        Dialect::OpenAi => {}
+    }
+    out
+}
+
+/// Removes a parameter, named field or extra, from a canonical request.
+fn strip_param(req: &mut ChatRequest, p: &str) {
+    match p {
+        "n" => req.n = None,
+        "seed" => req.seed = None,
+        "user" => req.user = None,
+        "parallel_tool_calls" => req.parallel_tool_calls = None,
+        "reasoning_effort" => req.reasoning_effort = None,
+        "presence_penalty" => req.presence_penalty = None,
+        "frequency_penalty" => req.frequency_penalty = None,
+        "stream_options" => req.stream_options = None,
+        "temperature" => req.temperature = None,
+        "top_p" => req.top_p = None,
+        other => {
+            req.extra.remove(other);
+        }
+    }
 }

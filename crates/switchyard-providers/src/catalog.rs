@@ -67,7 +67,7 @@ pub struct Quirks {
 impl Quirks {
     /// OpenAI itself: everything supported.
     pub const OPENAI: Quirks = Quirks {
-        unsupported_params: &[],
+        unsupported_params: &["top_k"],
         reasoning_field: ReasoningField::ReasoningContent,
         stream_usage: true,
         supports_n: true,

@@ -20,7 +20,10 @@ use crate::anthropic::AnthropicAdapter;
 fn tool_loop_request_to_canonical() {
     let req = request_to_canonical(fixture!("request_tool_loop.json").as_bytes()).unwrap();
     assert_eq!(req.model, "claude-sonnet-4-5");
-    assert_eq!(req.max_tokens, Some(1024));
+    assert_eq!(
+        (req.max_tokens, req.max_completion_tokens),
+        (None, Some(1024))
+    );
     assert_eq!(req.temperature, Some(0.2));
     assert_eq!(req.stop, Some(Stop::Many(vec!["END".into()])));
     assert_eq!(
