@@ -47,12 +47,12 @@ pub struct Deployment {
     pub provider: Arc<ProviderRuntime>,
     /// Pool to send through.
     pub client: reqwest::Client,
-    /// URL of a non-streaming chat call.
-    pub chat_url: String,
+    /// URL of a non-streaming chat call, parsed once (URL parsing is not free per request).
+    pub chat_url: reqwest::Url,
     /// URL of a streaming chat call.
-    pub stream_url: String,
+    pub stream_url: reqwest::Url,
     /// URL of an embeddings call.
-    pub embeddings_url: Option<String>,
+    pub embeddings_url: Option<reqwest::Url>,
     /// Effective price (override, else table).
     pub price: Option<Price>,
     /// Effective context window.

@@ -589,14 +589,35 @@ impl Run<'_> {
     }
 }
 
+/// What the gateway reads of a same-format OpenAI response: usage, and proof it is one.
 #[derive(Deserialize)]
-struct UsageView {
-    #[serde(default)]
-    usage: Option<serde_json::Value>,
+struct OpenAiView<'a> {
+    /// Parsed on its own so that an odd usage object never fails the response.
+    #[serde(default, borrow)]
+    usage: Option<&'a serde_json::value::RawValue>,
     #[serde(default)]
     choices: Option<serde::de::IgnoredAny>,
+}
+
+/// What the gateway reads of a same-format Anthropic response.
+#[derive(Deserialize)]
+struct AnthropicView {
+    #[serde(default)]
+    usage: Option<AnthropicUsage>,
     #[serde(default)]
     content: Option<serde::de::IgnoredAny>,
+}
+
+#[derive(Deserialize)]
+struct AnthropicUsage {
+    #[serde(default)]
+    input_tokens: u64,
+    #[serde(default)]
+    output_tokens: u64,
+    #[serde(default)]
+    cache_read_input_tokens: Option<u64>,
+    #[serde(default)]
+    cache_creation_input_tokens: Option<u64>,
 }
 
 /// Turns a successful upstream body into the client's body, reading usage on the way.
@@ -613,27 +634,28 @@ fn complete_body(
         )
     };
     if prepared.passthrough {
-        let view: UsageView =
-            serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
         let usage = match input.ingress {
             Ingress::OpenAi => {
+                let view: OpenAiView<'_> =
+                    serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
                 if view.choices.is_none() {
                     return Err(malformed("no `choices`".to_owned()));
                 }
                 view.usage
-                    .and_then(|u| serde_json::from_value::<Usage>(u).ok())
+                    .and_then(|u| serde_json::from_str::<Usage>(u.get()).ok())
             }
             Ingress::Anthropic => {
+                let view: AnthropicView =
+                    serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
                 if view.content.is_none() {
                     return Err(malformed("no `content`".to_owned()));
                 }
                 view.usage.map(|u| {
-                    let n = |k: &str| u.get(k).and_then(serde_json::Value::as_u64).unwrap_or(0);
                     Usage::new(
-                        n("input_tokens")
-                            + n("cache_read_input_tokens")
-                            + n("cache_creation_input_tokens"),
-                        n("output_tokens"),
+                        u.input_tokens
+                            + u.cache_read_input_tokens.unwrap_or(0)
+                            + u.cache_creation_input_tokens.unwrap_or(0),
+                        u.output_tokens,
                     )
                 })
             }

@@ -85,8 +85,9 @@ struct OaChunkView<'a> {
     created: Option<u64>,
     #[serde(default)]
     choices: Vec<OaChoiceView<'a>>,
-    #[serde(default)]
-    usage: Option<Usage>,
+    /// Parsed on its own: an odd usage object must not break the stream.
+    #[serde(default, borrow)]
+    usage: Option<&'a serde_json::value::RawValue>,
     #[serde(default)]
     error: Option<serde_json::Value>,
 }
@@ -372,8 +373,10 @@ fn pass_openai(
             tap.started = true;
         }
     }
-    if let Some(u) = view.usage {
-        tap.usage = Some(u);
+    if let Some(u) = view.usage.filter(|u| u.get() != "null") {
+        if let Ok(u) = serde_json::from_str::<Usage>(u.get()) {
+            tap.usage = Some(u);
+        }
         if strip_usage_chunk && view.choices.is_empty() {
             return Ok(Vec::new());
         }

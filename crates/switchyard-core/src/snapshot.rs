@@ -135,13 +135,29 @@ impl Snapshot {
         let provider = self.providers.get(&cfg.provider)?;
         let adapter = &provider.adapter;
         let key = format!("{}|{}|{}", cfg.provider, cfg.model, cfg.id);
+        let target = switchyard_providers::adapter::Target {
+            base_url: &provider.config.base_url,
+            model: &cfg.model,
+            api_version: provider.config.api_version.as_deref(),
+            quirks: &provider.config.spec.quirks,
+        };
+        let parse = |u: String| match reqwest::Url::parse(&u) {
+            Ok(url) => Some(url),
+            Err(e) => {
+                tracing::warn!(deployment = %cfg.id, error = %e, "invalid upstream URL; deployment skipped");
+                None
+            }
+        };
+        let chat_url = parse(adapter.chat_url(&target, false))?;
+        let stream_url = parse(adapter.chat_url(&target, true))?;
+        let embeddings_url = adapter.embeddings_url(&target).and_then(parse);
         let mut dep = Deployment {
             cfg: cfg.clone(),
             provider: Arc::clone(provider),
             client: self.transport.client(cfg.timeouts.connect),
-            chat_url: String::new(),
-            stream_url: String::new(),
-            embeddings_url: None,
+            chat_url,
+            stream_url,
+            embeddings_url,
             price: cfg.price,
             context_window: cfg.context_window,
             state: self.states.get(&key),
@@ -158,13 +174,6 @@ impl Snapshot {
         if dep.context_window.is_none() {
             dep.context_window = table.and_then(|m| m.context);
         }
-        let target = dep.target();
-        let chat_url = adapter.chat_url(&target, false);
-        let stream_url = adapter.chat_url(&target, true);
-        let embeddings_url = adapter.embeddings_url(&target);
-        dep.chat_url = chat_url;
-        dep.stream_url = stream_url;
-        dep.embeddings_url = embeddings_url;
         Some(Arc::new(dep))
     }
 

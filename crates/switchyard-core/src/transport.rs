@@ -79,7 +79,7 @@ pub struct UpstreamCall<'a> {
     /// The client (pool) to use.
     pub client: &'a reqwest::Client,
     /// Full URL.
-    pub url: &'a str,
+    pub url: &'a reqwest::Url,
     /// JSON body.
     pub body: Bytes,
     /// Credential header.
@@ -93,7 +93,7 @@ impl UpstreamCall<'_> {
     pub async fn send(self) -> Result<reqwest::Response, UpstreamError> {
         let mut req = self
             .client
-            .post(self.url)
+            .post(self.url.clone())
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(self.body);
         if let Some((name, value)) = &self.auth.0 {
