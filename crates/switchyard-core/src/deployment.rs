@@ -59,6 +59,33 @@ pub struct Deployment {
     pub context_window: Option<u64>,
     /// Live state, shared across config snapshots by deployment key.
     pub state: Arc<DeploymentState>,
+    /// Transparency header values, built once.
+    pub labels: Labels,
+}
+
+/// Header values naming a deployment, built once per snapshot instead of per response.
+#[derive(Debug, Clone)]
+pub struct Labels {
+    /// Provider name.
+    pub provider: http::HeaderValue,
+    /// Deployment id.
+    pub id: http::HeaderValue,
+    /// Upstream model.
+    pub model: http::HeaderValue,
+}
+
+impl Labels {
+    /// Labels of a deployment; a value that is not a valid header is sent empty.
+    pub fn new(provider: &str, id: &str, model: &str) -> Self {
+        let v = |s: &str| {
+            http::HeaderValue::from_str(s).unwrap_or_else(|_| http::HeaderValue::from_static(""))
+        };
+        Self {
+            provider: v(provider),
+            id: v(id),
+            model: v(model),
+        }
+    }
 }
 
 impl Deployment {

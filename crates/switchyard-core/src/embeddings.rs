@@ -1,5 +1,7 @@
 //! Embeddings: the same resolution, health and retry rules as chat, without streaming.
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use switchyard_providers::{Dialect, ErrorClass, Fault, UpstreamError};
 use switchyard_types::openai::EmbeddingsRequest;
@@ -126,10 +128,8 @@ impl Engine {
                     dep.state.record_success(elapsed, None);
                     return Ok(EmbeddingsReply {
                         served: Served {
-                            group: group.name.clone(),
-                            deployment: dep.cfg.id.clone(),
-                            provider: dep.cfg.provider.clone(),
-                            model: dep.cfg.model.clone(),
+                            group: Arc::clone(&group),
+                            deployment: Arc::clone(dep),
                             rule: None,
                             failed,
                             upstream_latency: elapsed,

@@ -270,11 +270,7 @@ impl Run<'_> {
         let input = self.input;
         let now = Instant::now();
         let tokens = input.estimated_tokens();
-        let output = input
-            .canonical()
-            .ok()
-            .and_then(|c| c.output_cap())
-            .unwrap_or(DEFAULT_OUTPUT_ESTIMATE);
+        let output = input.output_cap().unwrap_or(DEFAULT_OUTPUT_ESTIMATE);
         let ranked = rank(
             group,
             RankInput {
@@ -535,13 +531,11 @@ impl Run<'_> {
         inflight: crate::deployment::InFlight,
         hedged: bool,
     ) -> Result<Outcome, EngineError> {
-        let served = Served {
-            group: group.name.clone(),
-            deployment: dep.cfg.id.clone(),
-            provider: dep.cfg.provider.clone(),
-            model: dep.cfg.model.clone(),
+        let served = |failed: Vec<AttemptRecord>| Served {
+            group: Arc::clone(group),
+            deployment: Arc::clone(dep),
             rule: self.rule.clone(),
-            failed: self.failed.clone(),
+            failed,
             upstream_latency: elapsed,
             upstream_total: self.upstream_total,
             dropped_params: prepared.dropped.clone(),
@@ -556,6 +550,7 @@ impl Run<'_> {
                         dep.state.settle_tokens(est, u.total_tokens, Instant::now());
                     }
                     drop(inflight);
+                    let served = served(std::mem::take(&mut self.failed));
                     Ok(Outcome::Done(Box::new(ChatReply {
                         served,
                         body: ReplyBody::Complete(body),
@@ -569,6 +564,7 @@ impl Run<'_> {
                 }
             },
             Started::Stream(stream) => {
+                let served = served(std::mem::take(&mut self.failed));
                 let live = LiveStream::new(
                     Arc::clone(&self.engine.inner),
                     Arc::clone(self.snap),

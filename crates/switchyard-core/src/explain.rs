@@ -84,11 +84,7 @@ impl Engine {
         let now = Instant::now();
         let rank_input = RankInput {
             tokens: input.estimated_tokens(),
-            output_tokens: input
-                .canonical()
-                .ok()
-                .and_then(|c| c.output_cap())
-                .unwrap_or(DEFAULT_OUTPUT_ESTIMATE),
+            output_tokens: input.output_cap().unwrap_or(DEFAULT_OUTPUT_ESTIMATE),
             stream: input.stream,
             explore: false,
             describe: true,

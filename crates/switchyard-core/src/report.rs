@@ -2,7 +2,12 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use switchyard_providers::ErrorClass;
+
+use crate::deployment::Deployment;
+use crate::snapshot::Group;
 
 /// One failed attempt.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -40,16 +45,12 @@ impl AttemptRecord {
 }
 
 /// Who served a successful request.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Served {
     /// Model group (public name) that served it.
-    pub group: String,
-    /// Deployment id.
-    pub deployment: String,
-    /// Provider name.
-    pub provider: String,
-    /// Upstream model.
-    pub model: String,
+    pub group: Arc<Group>,
+    /// The deployment (its id, provider, upstream model and prebuilt header values).
+    pub deployment: Arc<Deployment>,
     /// Routing rule that picked the group, if any.
     pub rule: Option<String>,
     /// Failed attempts before the one that succeeded.

@@ -146,6 +146,13 @@ impl ChatInput {
         }
     }
 
+    /// The request's output cap (`max_completion_tokens`, `max_tokens`), read without parsing
+    /// the whole body.
+    pub fn output_cap(&self) -> Option<u64> {
+        let field = |k: &str| self.members.field::<u64>(&self.body, k).ok().flatten();
+        field("max_completion_tokens").or_else(|| field("max_tokens"))
+    }
+
     /// Estimated prompt tokens.
     pub fn estimated_tokens(&self) -> u64 {
         estimate_tokens(self.body.len())

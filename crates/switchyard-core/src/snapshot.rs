@@ -44,6 +44,12 @@ pub struct Group {
     pub cursor: AtomicUsize,
     /// Configured in the file (rather than made on demand for `provider/model`).
     pub configured: bool,
+    /// The name as a header value, built once.
+    pub label: http::HeaderValue,
+}
+
+fn label(name: &str) -> http::HeaderValue {
+    http::HeaderValue::from_str(name).unwrap_or_else(|_| http::HeaderValue::from_static(""))
 }
 
 /// Live states survive snapshot rebuilds, keyed by `provider|model|deployment-id`.
@@ -161,6 +167,7 @@ impl Snapshot {
             price: cfg.price,
             context_window: cfg.context_window,
             state: self.states.get(&key),
+            labels: crate::deployment::Labels::new(&cfg.provider, &cfg.id, &cfg.model),
         };
         let table = pricing::lookup(provider.config.spec.name, &cfg.model);
         if dep.price.is_none() {
@@ -195,6 +202,7 @@ impl Snapshot {
                 .unwrap_or(self.config.server.unsupported_params),
             cursor: AtomicUsize::new(0),
             configured: true,
+            label: label(&m.name),
         }
     }
 
@@ -225,6 +233,7 @@ impl Snapshot {
             param_policy: self.config.server.unsupported_params,
             cursor: AtomicUsize::new(0),
             configured: false,
+            label: label(name),
         }))
     }
 

@@ -68,10 +68,11 @@ pub(crate) fn attempts(h: &mut HeaderMap, total: usize, failed: &[AttemptRecord]
 
 /// Writes every transparency header for a served request.
 pub(crate) fn served(h: &mut HeaderMap, s: &Served, gateway_total: Duration) {
-    set(h, PROVIDER, &s.provider);
-    set(h, DEPLOYMENT, &s.deployment);
-    set(h, MODEL, &s.model);
-    set(h, GROUP, &s.group);
+    let labels = &s.deployment.labels;
+    h.insert(PROVIDER, labels.provider.clone());
+    h.insert(DEPLOYMENT, labels.id.clone());
+    h.insert(MODEL, labels.model.clone());
+    h.insert(GROUP, s.group.label.clone());
     if let Some(rule) = &s.rule {
         set(h, RULE, rule);
     }

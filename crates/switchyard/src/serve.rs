@@ -65,6 +65,11 @@ pub(crate) async fn serve(
         models,
         "switchyard listening; OpenAI base_url = http://{addr}/v1"
     );
+    // Nagle plus delayed ACKs would hold small SSE events back by ~40 ms on keep-alive
+    // connections: send every write at once.
+    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
