@@ -938,12 +938,19 @@ def write_docs(report, path):
     m = re.search(r"^## How to rerun\n.*?(?=^## |\Z)", existing, re.S | re.M)
     if m:
         rerun = m.group(0).rstrip() + "\n"
+    analysis = ""
+    m = re.search(r"^## Analysis\n.*?(?=^## |\Z)", existing, re.S | re.M)
+    if m:
+        analysis = m.group(0).rstrip() + "\n"
     if existing:
         h = re.match(r"(.*?)(?=^## )", existing, re.S | re.M)
         if h and h.group(1).strip():
             head = h.group(1)
     with open(path, "w") as f:
         f.write(head.rstrip() + "\n\n" + rerun.rstrip() + "\n\n" + report.rstrip() + "\n")
+        if analysis:
+            # Hand-written analysis survives reruns (it says which run it refers to).
+            f.write("\n" + analysis)
 
 
 HOW_TO_RERUN = """## How to rerun
