@@ -5,7 +5,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use switchyard_providers::{Dialect, ErrorClass, Fault, UpstreamError};
 use switchyard_types::openai::EmbeddingsRequest;
-use switchyard_types::peek::TopLevel;
+use switchyard_types::peek::Members;
 use tokio::time::{timeout_at, Instant};
 
 use crate::attempt::{MAX_ERROR_BYTES, MAX_RESPONSE_BYTES};
@@ -65,9 +65,9 @@ impl Engine {
             };
             let adapter = &dep.provider.adapter;
             let upstream_body = if adapter.dialect() == Dialect::OpenAi {
-                let top = TopLevel::parse(&body)
-                    .map_err(|e| EngineError::invalid(e.to_string(), None))?;
-                Bytes::from(top.rewrite(Some(&dep.cfg.model), &[], &[]))
+                let top =
+                    Members::parse(&body).map_err(|e| EngineError::invalid(e.to_string(), None))?;
+                Bytes::from(top.rewrite(&body, Some(&dep.cfg.model), &[], &[]))
             } else {
                 Bytes::from(adapter.encode_embeddings(&req, &dep.target())?)
             };

@@ -64,6 +64,34 @@ pub struct Tap {
     pub identity: Option<(String, String, u64)>,
 }
 
+impl Tap {
+    /// Records one choice delta: text and reasoning sent, a tool call started, a finish.
+    fn observe(
+        &mut self,
+        text: Option<&str>,
+        reasoning: Option<&str>,
+        tool_call: bool,
+        finish: Option<FinishReason>,
+    ) {
+        if let Some(t) = text {
+            self.text.push_str(t);
+            self.started |= !t.is_empty();
+        }
+        if let Some(r) = reasoning {
+            self.reasoning.push_str(r);
+            self.started |= !r.is_empty();
+        }
+        if tool_call {
+            self.tool_started = true;
+            self.started = true;
+        }
+        if finish.is_some() {
+            self.finish = finish;
+            self.started = true;
+        }
+    }
+}
+
 /// One stream's processing state.
 pub struct StreamPipe {
     mode: PipeMode,
@@ -354,23 +382,14 @@ fn pass_openai(
         }
     }
     for c in &view.choices {
-        if let Some(d) = &c.delta {
-            if let Some(t) = &d.content {
-                tap.text.push_str(t);
-                tap.started |= !t.is_empty();
-            }
-            if let Some(r) = d.reasoning_content.as_ref().or(d.reasoning.as_ref()) {
-                tap.reasoning.push_str(r);
-                tap.started |= !r.is_empty();
-            }
-            if d.tool_calls.is_some() {
-                tap.tool_started = true;
-                tap.started = true;
-            }
-        }
-        if c.finish_reason.is_some() {
-            tap.finish = c.finish_reason;
-            tap.started = true;
+        match &c.delta {
+            Some(d) => tap.observe(
+                d.content.as_deref(),
+                d.reasoning_content.as_deref().or(d.reasoning.as_deref()),
+                d.tool_calls.is_some(),
+                c.finish_reason,
+            ),
+            None => tap.observe(None, None, false, c.finish_reason),
         }
     }
     if let Some(u) = view.usage.filter(|u| u.get() != "null") {
@@ -503,22 +522,12 @@ fn encode_chunks(
             if continuation {
                 d.role = None;
             }
-            if let Some(t) = &d.content {
-                tap.text.push_str(t);
-                tap.started |= !t.is_empty();
-            }
-            if let Some(r) = &d.reasoning_content {
-                tap.reasoning.push_str(r);
-                tap.started |= !r.is_empty();
-            }
-            if d.tool_calls.is_some() {
-                tap.tool_started = true;
-                tap.started = true;
-            }
-            if c.finish_reason.is_some() {
-                tap.finish = c.finish_reason;
-                tap.started = true;
-            }
+            tap.observe(
+                d.content.as_deref(),
+                d.reasoning_content.as_deref(),
+                d.tool_calls.is_some(),
+                c.finish_reason,
+            );
         }
         if continuation
             && chunk.usage.is_none()

@@ -251,7 +251,7 @@ pub fn prepare_canonical(
     let dropped = unsupported;
     let mut req = canonical.clone();
     for p in &dropped {
-        strip_param(&mut req, p);
+        req.remove_param(p);
     }
     if dialect == Dialect::OpenAi {
         // Anthropic-only fields that /v1/messages carries in the extras for Anthropic upstreams.
@@ -387,23 +387,4 @@ pub fn cross_format_unsupported(req: &ChatRequest, dialect: Dialect) -> Vec<&'st
         Dialect::OpenAi => {}
     }
     out
-}
-
-/// Removes a parameter, named field or extra, from a canonical request.
-fn strip_param(req: &mut ChatRequest, p: &str) {
-    match p {
-        "n" => req.n = None,
-        "seed" => req.seed = None,
-        "user" => req.user = None,
-        "parallel_tool_calls" => req.parallel_tool_calls = None,
-        "reasoning_effort" => req.reasoning_effort = None,
-        "presence_penalty" => req.presence_penalty = None,
-        "frequency_penalty" => req.frequency_penalty = None,
-        "stream_options" => req.stream_options = None,
-        "temperature" => req.temperature = None,
-        "top_p" => req.top_p = None,
-        other => {
-            req.extra.remove(other);
-        }
-    }
 }

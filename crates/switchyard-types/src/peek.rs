@@ -2,7 +2,7 @@
 //!
 //! The body is split into its top-level members without parsing their values: each value stays
 //! a borrowed [`RawValue`] slice of the input. Routing reads the few fields it needs (model,
-//! stream flag), and [`TopLevel::rewrite`] writes the body back with the model replaced and
+//! stream flag), and [`Members::rewrite`] writes the body back with the model replaced and
 //! chosen members dropped or added, every other value byte for byte as the client sent it.
 
 use std::borrow::Cow;
@@ -46,49 +46,6 @@ impl<'a> TopLevel<'a> {
     /// Member names in order.
     pub fn keys(&self) -> impl Iterator<Item = &str> {
         self.members.iter().map(|(k, _)| k.as_ref())
-    }
-
-    /// Writes the object back: `model` replaced, members in `drop` left out, `add` appended
-    /// (each `(key, raw JSON)`), everything else byte for byte.
-    pub fn rewrite(&self, model: Option<&str>, drop: &[&str], add: &[(&str, &str)]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(
-            self.members
-                .iter()
-                .map(|(k, v)| k.len() + v.get().len() + 4)
-                .sum::<usize>()
-                + 64,
-        );
-        out.push(b'{');
-        let mut first = true;
-        let mut push_member = |out: &mut Vec<u8>, key: &str, value: &[u8]| {
-            if !first {
-                out.push(b',');
-            }
-            first = false;
-            write_json_string(out, key);
-            out.push(b':');
-            out.extend_from_slice(value);
-        };
-        for (key, value) in &self.members {
-            let key = key.as_ref();
-            if drop.contains(&key) || add.iter().any(|(k, _)| *k == key) {
-                continue;
-            }
-            if key == "model" {
-                if let Some(model) = model {
-                    let mut quoted = Vec::with_capacity(model.len() + 2);
-                    write_json_string(&mut quoted, model);
-                    push_member(&mut out, key, &quoted);
-                    continue;
-                }
-            }
-            push_member(&mut out, key, value.get().as_bytes());
-        }
-        for (key, value) in add {
-            push_member(&mut out, key, value.as_bytes());
-        }
-        out.push(b'}');
-        out
     }
 }
 
@@ -147,7 +104,8 @@ impl Members {
         self.members.iter().map(|(k, _)| k.as_ref())
     }
 
-    /// Same as [`TopLevel::rewrite`], on the body these members came from.
+    /// Writes the object back: `model` replaced, members in `drop` left out, `add` appended
+    /// (each `(key, raw JSON)`), everything else byte for byte as in `body`.
     pub fn rewrite(
         &self,
         body: &[u8],
@@ -227,13 +185,13 @@ mod tests {
     #[test]
     fn rewrite_keeps_every_other_byte() {
         let body = br#"{"model":"alias","messages":[{"role":"user","content":"hi \u00e9"}],"future_field":{"x": [1, 2.50]},"stream":true}"#;
-        let top = TopLevel::parse(body).unwrap();
+        let top = Members::parse(body).unwrap();
         assert_eq!(
-            top.field::<String>("model").unwrap().as_deref(),
+            top.field::<String>(body, "model").unwrap().as_deref(),
             Some("alias")
         );
-        assert_eq!(top.field::<bool>("stream").unwrap(), Some(true));
-        let out = top.rewrite(Some("gpt-4o"), &[], &[]);
+        assert_eq!(top.field::<bool>(body, "stream").unwrap(), Some(true));
+        let out = top.rewrite(body, Some("gpt-4o"), &[], &[]);
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             r#"{"model":"gpt-4o","messages":[{"role":"user","content":"hi \u00e9"}],"future_field":{"x": [1, 2.50]},"stream":true}"#
@@ -243,8 +201,9 @@ mod tests {
     #[test]
     fn rewrite_drops_and_adds() {
         let body = br#"{"model":"a","seed":1,"stream_options":{"include_usage":false}}"#;
-        let top = TopLevel::parse(body).unwrap();
+        let top = Members::parse(body).unwrap();
         let out = top.rewrite(
+            body,
             None,
             &["seed"],
             &[("stream_options", r#"{"include_usage":true}"#)],
@@ -265,8 +224,8 @@ mod tests {
         assert_eq!(m.field::<bool>(body, "stream").unwrap(), Some(true));
         assert!(!m.has(body, "n"));
         assert_eq!(
-            m.rewrite(body, Some("gpt"), &["n"], &[("x", "1")]),
-            top.rewrite(Some("gpt"), &["n"], &[("x", "1")])
+            std::str::from_utf8(&m.rewrite(body, Some("gpt"), &["n"], &[("x", "1")])).unwrap(),
+            r#"{"model":"gpt","ab":[1, {"x":"y"}],"stream":true,"x":1}"#
         );
     }
 

@@ -86,19 +86,7 @@ pub fn apply_quirks(req: &mut ChatRequest, quirks: &Quirks) {
         .map(str::to_owned)
         .collect::<Vec<_>>()
     {
-        match p.as_str() {
-            "n" => req.n = None,
-            "seed" => req.seed = None,
-            "user" => req.user = None,
-            "parallel_tool_calls" => req.parallel_tool_calls = None,
-            "reasoning_effort" => req.reasoning_effort = None,
-            "presence_penalty" => req.presence_penalty = None,
-            "frequency_penalty" => req.frequency_penalty = None,
-            "stream_options" => req.stream_options = None,
-            other => {
-                req.extra.remove(other);
-            }
-        }
+        req.remove_param(&p);
     }
     if !quirks.stream_usage {
         req.stream_options = None;

@@ -82,6 +82,27 @@ impl ChatRequest {
             .unwrap_or(false)
     }
 
+    /// Removes a parameter by its wire name, whether it is a named field or an extra.
+    pub fn remove_param(&mut self, name: &str) {
+        match name {
+            "n" => self.n = None,
+            "seed" => self.seed = None,
+            "user" => self.user = None,
+            "parallel_tool_calls" => self.parallel_tool_calls = None,
+            "reasoning_effort" => self.reasoning_effort = None,
+            "presence_penalty" => self.presence_penalty = None,
+            "frequency_penalty" => self.frequency_penalty = None,
+            "stream_options" => self.stream_options = None,
+            "temperature" => self.temperature = None,
+            "top_p" => self.top_p = None,
+            "stop" => self.stop = None,
+            "response_format" => self.response_format = None,
+            other => {
+                self.extra.remove(other);
+            }
+        }
+    }
+
     /// The effective output cap: `max_completion_tokens`, else `max_tokens`.
     pub fn output_cap(&self) -> Option<u64> {
         self.max_completion_tokens.or(self.max_tokens)
