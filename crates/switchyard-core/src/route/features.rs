@@ -40,6 +40,20 @@ pub struct PromptFeatures {
     pub system_text: String,
 }
 
+/// Longest text the features look at and expose (`last_user_text`, `system_text`): enough to
+/// classify a request, bounded so a 100 KB prompt costs no more than an 8 KB one.
+pub const MAX_TEXT: usize = 8 * 1024;
+
+fn truncate_at_char(s: &mut String, max: usize) {
+    if s.len() > max {
+        let mut cut = max;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+    }
+}
+
 /// Extracts features.
 pub fn extract(req: &ChatRequest) -> PromptFeatures {
     let mut chars = 0usize;
@@ -79,6 +93,8 @@ pub fn extract(req: &ChatRequest) -> PromptFeatures {
             Role::Assistant | Role::Tool | Role::Function => {}
         }
     }
+    truncate_at_char(&mut last_user, MAX_TEXT);
+    truncate_at_char(&mut system, MAX_TEXT);
     let tool_count = req.tools.as_ref().map_or(0, |t| t.len() as u64);
     let tokens = estimate_tokens(chars);
     let (task, score) = complexity(&last_user, tokens, turns, tool_count);

@@ -37,9 +37,20 @@ impl std::fmt::Debug for Rule {
 }
 
 /// The ordered rule list.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Rules {
     rules: Vec<Rule>,
+    /// CEL's standard library, built once: building it is ~150k instructions, far more than
+    /// evaluating a rule, so it must not happen per request.
+    env: std::sync::Arc<cel::Env>,
+}
+
+impl std::fmt::Debug for Rules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rules")
+            .field("rules", &self.rules)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What rules see of a request.
@@ -78,7 +89,8 @@ impl Rules {
             prompt: Some(super::features::extract(&Default::default())),
             ..Default::default()
         };
-        let ctx = context(&sample);
+        let env = std::sync::Arc::new(cel::Env::stdlib());
+        let ctx = context(&env, &sample);
         let mut rules = Vec::with_capacity(configs.len());
         for c in configs {
             let program = Program::compile(&c.when).map_err(|e| {
@@ -111,7 +123,7 @@ impl Rules {
                 program,
             });
         }
-        Ok(Self { rules })
+        Ok(Self { rules, env })
     }
 
     /// Whether any rule exists (features are computed only then).
@@ -130,7 +142,7 @@ impl Rules {
         if self.rules.is_empty() {
             return None;
         }
-        let ctx = context(input);
+        let ctx = context(&self.env, input);
         self.rules
             .iter()
             .find_map(|r| match r.program.execute(&ctx) {
@@ -144,7 +156,7 @@ impl Rules {
 
     /// Evaluates every rule, for explanations: (name, result or error text).
     pub fn trace(&self, input: &RuleInput<'_>) -> Vec<(String, String, Result<bool, String>)> {
-        let ctx = context(input);
+        let ctx = context(&self.env, input);
         self.rules
             .iter()
             .map(|r| {
@@ -159,37 +171,36 @@ impl Rules {
     }
 }
 
-fn context(input: &RuleInput<'_>) -> Context<'static, 'static> {
-    let mut ctx = Context::default();
+fn context(env: &std::sync::Arc<cel::Env>, input: &RuleInput<'_>) -> Context<'static, 'static> {
+    let mut ctx = Context::with_env(std::sync::Arc::clone(env));
+    let empty = || cel::Value::Map(std::collections::HashMap::<String, cel::Value>::new().into());
+    let map_or_empty = |v: &serde_json::Value| {
+        if v.is_object() {
+            cel::to_value(v).unwrap_or_else(|_| empty())
+        } else {
+            empty()
+        }
+    };
+    ctx.add_variable_from_value("model", input.model.to_owned());
+    ctx.add_variable_from_value("stream", input.stream);
+    ctx.add_variable_from_value("metadata", map_or_empty(&input.metadata));
+    ctx.add_variable_from_value(
+        "tags",
+        cel::to_value(&input.tags).unwrap_or_else(|_| empty()),
+    );
+    ctx.add_variable_from_value("key", map_or_empty(&input.key));
+    // Straight from the struct: no serde_json detour.
     let prompt = input
         .prompt
         .as_ref()
-        .and_then(|p| serde_json::to_value(p).ok())
-        .unwrap_or_else(|| json!({}));
-    let metadata = if input.metadata.is_object() {
-        input.metadata.clone()
-    } else {
-        json!({})
-    };
-    let key = if input.key.is_object() {
-        input.key.clone()
-    } else {
-        json!({})
-    };
-    let vars = [
-        ("model", json!(input.model)),
-        ("stream", json!(input.stream)),
-        ("metadata", metadata),
-        ("tags", json!(input.tags)),
-        ("key", key),
-        ("prompt", prompt),
-        ("budget", json!({ "spent_ratio": input.budget_spent_ratio })),
-    ];
-    for (name, value) in vars {
-        if let Ok(v) = cel::to_value(value) {
-            ctx.add_variable_from_value(name, v);
-        }
-    }
+        .and_then(|p| cel::to_value(p).ok())
+        .unwrap_or_else(empty);
+    ctx.add_variable_from_value("prompt", prompt);
+    ctx.add_variable_from_value(
+        "budget",
+        cel::to_value(json!({ "spent_ratio": input.budget_spent_ratio }))
+            .unwrap_or_else(|_| empty()),
+    );
     ctx
 }
 
