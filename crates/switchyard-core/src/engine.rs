@@ -23,7 +23,7 @@ use crate::live::LiveStream;
 use crate::report::{AttemptRecord, Served};
 use crate::request::{prepare, ChatInput, Ingress, Prepared};
 use crate::route::features;
-use crate::route::rules::{RuleInput, RuleMatch};
+use crate::route::rules::{Needs, RuleInput, RuleMatch};
 use crate::route::strategy::{rank, RankInput};
 use crate::snapshot::{Group, Snapshot, StateRegistry};
 use crate::transport::Transport;
@@ -98,7 +98,7 @@ impl Engine {
     /// Picks the group: the first matching rule's model, else the requested model.
     pub fn route(&self, snap: &Snapshot, input: &ChatInput) -> Result<Routed, EngineError> {
         if !snap.rules.is_empty() {
-            let rin = rule_input(input)?;
+            let rin = rule_input(input, snap.rules.needs())?;
             if let Some(m) = snap.rules.evaluate(&rin) {
                 let group = snap.resolve(&m.model)?;
                 return Ok(Routed {
@@ -141,30 +141,44 @@ impl Engine {
     }
 }
 
-/// Rule input for a request (features computed only when rules exist).
-pub fn rule_input(input: &ChatInput) -> Result<RuleInput<'_>, EngineError> {
-    let canonical = input.canonical()?;
+/// Rule input for a request: only what `needs` says the rules read is computed (the prompt
+/// features need the whole body parsed; metadata is read from the top level alone).
+pub fn rule_input(input: &ChatInput, needs: Needs) -> Result<RuleInput<'_>, EngineError> {
     let mut metadata = serde_json::Map::new();
-    if let Some(serde_json::Value::Object(m)) = canonical.extra.get("metadata") {
-        metadata.extend(m.clone());
+    let mut tags = Vec::new();
+    if needs.metadata {
+        if let Some(serde_json::Value::Object(m)) = input.top_field::<serde_json::Value>("metadata")
+        {
+            metadata.extend(m);
+        }
+        metadata.extend(input.options.metadata.clone());
+        tags = metadata
+            .get("tags")
+            .and_then(|t| t.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
     }
-    metadata.extend(input.options.metadata.clone());
-    let tags = metadata
-        .get("tags")
-        .and_then(|t| t.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default();
+    let prompt = if needs.prompt {
+        let mut f = features::extract_with(input.canonical()?, needs.features);
+        if !needs.texts {
+            f.last_user_text = String::new();
+            f.system_text = String::new();
+        }
+        Some(f)
+    } else {
+        None
+    };
     Ok(RuleInput {
         model: &input.model,
         stream: input.stream,
         metadata: serde_json::Value::Object(metadata),
         tags,
         key: serde_json::json!({}),
-        prompt: Some(features::extract(canonical)),
+        prompt,
         budget_spent_ratio: 0.0,
     })
 }

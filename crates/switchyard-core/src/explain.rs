@@ -64,7 +64,7 @@ impl Engine {
         let (rules, features) = if snap.rules.is_empty() {
             (Vec::new(), None)
         } else {
-            let rin = rule_input(input)?;
+            let rin = rule_input(input, crate::route::rules::Needs::ALL)?;
             let traces = snap
                 .rules
                 .trace(&rin)

@@ -153,6 +153,11 @@ impl ChatInput {
         field("max_completion_tokens").or_else(|| field("max_tokens"))
     }
 
+    /// A top-level field of the body, parsed on its own (`None` when absent, null or not a `T`).
+    pub fn top_field<'s, T: serde::Deserialize<'s>>(&'s self, key: &str) -> Option<T> {
+        self.members.field::<T>(&self.body, key).ok().flatten()
+    }
+
     /// Estimated prompt tokens.
     pub fn estimated_tokens(&self) -> u64 {
         estimate_tokens(self.body.len())

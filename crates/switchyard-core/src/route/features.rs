@@ -54,8 +54,32 @@ fn truncate_at_char(s: &mut String, max: usize) {
     }
 }
 
-/// Extracts features.
+/// Which of the costlier features the rules use (from their source text): what no rule
+/// mentions is not computed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Wants {
+    /// `prompt.language`.
+    pub language: bool,
+    /// `prompt.complexity`, `prompt.complexity_score`, `prompt.task`.
+    pub complexity: bool,
+}
+
+impl Wants {
+    /// Everything (explanations, tests).
+    pub const ALL: Wants = Wants {
+        language: true,
+        complexity: true,
+    };
+}
+
+/// Extracts every feature.
 pub fn extract(req: &ChatRequest) -> PromptFeatures {
+    extract_with(req, Wants::ALL)
+}
+
+/// Extracts features, skipping the ones nobody wants (`language` is then `unknown`,
+/// `complexity` `moderate`, `task` `chat`).
+pub fn extract_with(req: &ChatRequest, wants: Wants) -> PromptFeatures {
     let mut chars = 0usize;
     let mut images = false;
     let mut turns = 0u64;
@@ -97,7 +121,11 @@ pub fn extract(req: &ChatRequest) -> PromptFeatures {
     truncate_at_char(&mut system, MAX_TEXT);
     let tool_count = req.tools.as_ref().map_or(0, |t| t.len() as u64);
     let tokens = estimate_tokens(chars);
-    let (task, score) = complexity(&last_user, tokens, turns, tool_count);
+    let (task, score) = if wants.complexity {
+        complexity(&last_user, tokens, turns, tool_count)
+    } else {
+        ("chat", 0.5)
+    };
     let label = if score < 0.35 {
         "simple"
     } else if score > 0.65 {
@@ -111,7 +139,12 @@ pub fn extract(req: &ChatRequest) -> PromptFeatures {
         tool_count,
         images,
         turns,
-        language: detect_language(&last_user).to_owned(),
+        language: if wants.language {
+            detect_language(&last_user)
+        } else {
+            "unknown"
+        }
+        .to_owned(),
         complexity: label.to_owned(),
         complexity_score: (score * 100.0).round() / 100.0,
         task: task.to_owned(),

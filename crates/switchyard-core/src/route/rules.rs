@@ -36,10 +36,34 @@ impl std::fmt::Debug for Rule {
     }
 }
 
+/// What the rules read, decided once at compile time so a request computes only that.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Needs {
+    /// Some rule reads `prompt`.
+    pub prompt: bool,
+    /// Some rule reads `metadata` or `tags`.
+    pub metadata: bool,
+    /// Which prompt features (by name in the sources).
+    pub features: super::features::Wants,
+    /// Some rule reads `prompt.last_user_text` or `prompt.system_text`.
+    pub texts: bool,
+}
+
+impl Needs {
+    /// Everything, for explanations.
+    pub const ALL: Needs = Needs {
+        prompt: true,
+        metadata: true,
+        features: super::features::Wants::ALL,
+        texts: true,
+    };
+}
+
 /// The ordered rule list.
 #[derive(Default)]
 pub struct Rules {
     rules: Vec<Rule>,
+    needs: Needs,
     /// CEL's standard library, built once: building it is ~150k instructions, far more than
     /// evaluating a rule, so it must not happen per request.
     env: std::sync::Arc<cel::Env>,
@@ -123,7 +147,24 @@ impl Rules {
                 program,
             });
         }
-        Ok(Self { rules, env })
+        let mut needs = Needs::default();
+        for r in &rules {
+            let refs = r.program.references();
+            needs.prompt |= refs.has_variable("prompt");
+            needs.metadata |= refs.has_variable("metadata") || refs.has_variable("tags");
+            // Field names are not tracked by CEL's references: look at the source. A false
+            // positive only costs a computation; a false negative cannot happen.
+            needs.features.language |= r.source.contains("language");
+            needs.features.complexity |=
+                r.source.contains("complexity") || r.source.contains("task");
+            needs.texts |= r.source.contains("_text");
+        }
+        Ok(Self { rules, needs, env })
+    }
+
+    /// What the rules read.
+    pub fn needs(&self) -> Needs {
+        self.needs
     }
 
     /// Whether any rule exists (features are computed only then).
@@ -293,6 +334,31 @@ mod tests {
             Some("cheap")
         );
         assert_eq!(eval(json!({}), "hello there, what is the time", 0.1), None);
+    }
+
+    #[test]
+    fn only_what_rules_read_is_needed() {
+        let meta = Rules::compile(&[rule(
+            r#"has(metadata.tier) && metadata.tier == "free""#,
+            "x",
+        )])
+        .unwrap();
+        assert_eq!(
+            meta.needs(),
+            Needs {
+                metadata: true,
+                ..Needs::default()
+            },
+            "a metadata rule needs no prompt features (no full parse of the body)"
+        );
+        let lang = Rules::compile(&[rule(r#"prompt.language == "fr""#, "x")])
+            .unwrap()
+            .needs();
+        assert!(lang.prompt && lang.features.language && !lang.features.complexity && !lang.texts);
+        let text = Rules::compile(&[rule(r#"prompt.last_user_text.contains("refund")"#, "x")])
+            .unwrap()
+            .needs();
+        assert!(text.prompt && text.texts && !text.features.language);
     }
 
     #[test]
