@@ -180,6 +180,7 @@ pub fn rule_input(input: &ChatInput, needs: Needs) -> Result<RuleInput<'_>, Engi
         key: serde_json::json!({}),
         prompt,
         budget_spent_ratio: 0.0,
+        prompt_fields: needs.prompt_fields,
     })
 }
 

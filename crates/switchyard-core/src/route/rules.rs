@@ -47,7 +47,25 @@ pub struct Needs {
     pub features: super::features::Wants,
     /// Some rule reads `prompt.last_user_text` or `prompt.system_text`.
     pub texts: bool,
+    /// Which `prompt` fields appear in some rule's source (bit i = `PROMPT_FIELDS[i]`): only
+    /// those go into the per-request CEL map.
+    pub prompt_fields: u16,
 }
+
+/// The fields of the `prompt` variable, in bit order of [`Needs::prompt_fields`].
+pub const PROMPT_FIELDS: [&str; 11] = [
+    "tokens",
+    "tools",
+    "tool_count",
+    "images",
+    "turns",
+    "language",
+    "complexity",
+    "complexity_score",
+    "task",
+    "last_user_text",
+    "system_text",
+];
 
 impl Needs {
     /// Everything, for explanations.
@@ -56,6 +74,7 @@ impl Needs {
         metadata: true,
         features: super::features::Wants::ALL,
         texts: true,
+        prompt_fields: u16::MAX,
     };
 }
 
@@ -94,6 +113,8 @@ pub struct RuleInput<'a> {
     pub prompt: Option<PromptFeatures>,
     /// Share of the caller's budget spent, 0..1.
     pub budget_spent_ratio: f64,
+    /// Which prompt fields to expose (see [`Needs::prompt_fields`]).
+    pub prompt_fields: u16,
 }
 
 /// A rule matched.
@@ -111,6 +132,7 @@ impl Rules {
         let sample = RuleInput {
             model: "sample",
             prompt: Some(super::features::extract(&Default::default())),
+            prompt_fields: u16::MAX,
             ..Default::default()
         };
         let env = std::sync::Arc::new(cel::Env::stdlib());
@@ -158,6 +180,11 @@ impl Rules {
             needs.features.complexity |=
                 r.source.contains("complexity") || r.source.contains("task");
             needs.texts |= r.source.contains("_text");
+            for (i, f) in PROMPT_FIELDS.iter().enumerate() {
+                if r.source.contains(f) {
+                    needs.prompt_fields |= 1 << i;
+                }
+            }
         }
         Ok(Self { rules, needs, env })
     }
@@ -212,6 +239,35 @@ impl Rules {
     }
 }
 
+/// The `prompt` map with only the fields some rule mentions (`fields` bit mask).
+fn prompt_value(p: &PromptFeatures, fields: u16) -> cel::Value {
+    use std::sync::Arc;
+    let text = |s: &str| cel::Value::String(Arc::new(s.to_owned()));
+    let mut m: std::collections::HashMap<&'static str, cel::Value> =
+        std::collections::HashMap::new();
+    for (i, name) in PROMPT_FIELDS.iter().enumerate() {
+        if fields & (1 << i) == 0 {
+            continue;
+        }
+        let v = match *name {
+            "tokens" => cel::Value::UInt(p.tokens),
+            "tools" => cel::Value::Bool(p.tools),
+            "tool_count" => cel::Value::UInt(p.tool_count),
+            "images" => cel::Value::Bool(p.images),
+            "turns" => cel::Value::UInt(p.turns),
+            "language" => text(&p.language),
+            "complexity" => text(&p.complexity),
+            "complexity_score" => cel::Value::Float(p.complexity_score),
+            "task" => text(&p.task),
+            "last_user_text" => text(&p.last_user_text),
+            "system_text" => text(&p.system_text),
+            _ => continue,
+        };
+        m.insert(name, v);
+    }
+    cel::Value::Map(m.into())
+}
+
 fn context(env: &std::sync::Arc<cel::Env>, input: &RuleInput<'_>) -> Context<'static, 'static> {
     let mut ctx = Context::with_env(std::sync::Arc::clone(env));
     let empty = || cel::Value::Map(std::collections::HashMap::<String, cel::Value>::new().into());
@@ -230,12 +286,10 @@ fn context(env: &std::sync::Arc<cel::Env>, input: &RuleInput<'_>) -> Context<'st
         cel::to_value(&input.tags).unwrap_or_else(|_| empty()),
     );
     ctx.add_variable_from_value("key", map_or_empty(&input.key));
-    // Straight from the struct: no serde_json detour.
     let prompt = input
         .prompt
         .as_ref()
-        .and_then(|p| cel::to_value(p).ok())
-        .unwrap_or_else(empty);
+        .map_or_else(empty, |p| prompt_value(p, input.prompt_fields));
     ctx.add_variable_from_value("prompt", prompt);
     ctx.add_variable_from_value(
         "budget",
@@ -286,6 +340,7 @@ mod tests {
                     metadata,
                     prompt: Some(prompt(text)),
                     budget_spent_ratio: spent,
+                    prompt_fields: u16::MAX,
                     ..Default::default()
                 })
                 .map(|m| m.model)
