@@ -323,20 +323,41 @@ pub fn detect_language(text: &str) -> &'static str {
             ],
         ),
     ];
-    let lower = text.to_lowercase();
-    let words: Vec<&str> = lower
+    // One pass over the words, one hash lookup each (was: every word against every list).
+    static INDEX: std::sync::LazyLock<std::collections::HashMap<&'static str, u8>> =
+        std::sync::LazyLock::new(|| {
+            let mut m = std::collections::HashMap::new();
+            for (i, (_, stops)) in STOP.iter().enumerate() {
+                for w in *stops {
+                    *m.entry(*w).or_insert(0u8) |= 1 << i;
+                }
+            }
+            m
+        });
+    let mut hits = [0usize; 7];
+    let mut all_ascii = true;
+    let mut lower = String::new();
+    for word in text
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
         .take(400)
-        .collect();
+    {
+        all_ascii &= word.is_ascii();
+        lower.clear();
+        lower.extend(word.chars().flat_map(char::to_lowercase));
+        if let Some(&mask) = INDEX.get(lower.as_str()) {
+            for (i, h) in hits.iter_mut().enumerate() {
+                *h += usize::from(mask & (1 << i) != 0);
+            }
+        }
+    }
     let mut best = ("unknown", 0usize);
-    for (lang, stops) in STOP {
-        let n = words.iter().filter(|w| stops.contains(w)).count();
+    for ((lang, _), n) in STOP.iter().zip(hits) {
         if n > best.1 {
             best = (lang, n);
         }
     }
-    if best.1 == 0 && words.iter().all(|w| w.is_ascii()) {
+    if best.1 == 0 && all_ascii {
         return "en";
     }
     best.0
