@@ -299,11 +299,6 @@ impl LiveStream {
                     }
                     return Ok(());
                 }
-                Ok(Started::Complete { .. }) | Err(_) if slot.is_none() => {
-                    return Err(StreamPipe::new(crate::pipe::PipeMode::PassOpenAi {
-                        strip_usage_chunk: false,
-                    }));
-                }
                 Ok(Started::Complete { .. }) => {}
                 Err(e) => {
                     dep.state.record_failure(
@@ -316,14 +311,15 @@ impl LiveStream {
                     self.tried.push(dep.cfg.id.clone());
                 }
             }
-            match slot.and_then(StreamPipe::into_encoder) {
-                Some(enc) => encoder = enc,
-                None => {
-                    return Err(StreamPipe::new(crate::pipe::PipeMode::PassOpenAi {
-                        strip_usage_chunk: false,
-                    }))
-                }
-            }
+            // attempt() hands the pipe back on failure; should it not, a fresh encoder in the
+            // client's format (same identity) still ends the stream correctly.
+            encoder = slot.and_then(StreamPipe::into_encoder).unwrap_or_else(|| {
+                crate::attempt::client_encoder_with(
+                    &self.input,
+                    tap.identity.clone(),
+                    &self.dep.cfg.model,
+                )
+            });
         }
         Err(StreamPipe::continuation(
             self.dep.provider.adapter.stream_decoder(),
