@@ -87,7 +87,7 @@ impl Default for Timeouts {
     fn default() -> Self {
         Self {
             connect: Duration::from_secs(5),
-            first_byte: Duration::from_secs(60),
+            first_byte: Duration::from_secs(300),
             idle: Duration::from_secs(30),
             total: Duration::from_secs(600),
         }
