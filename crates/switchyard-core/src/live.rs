@@ -27,6 +27,11 @@ use crate::route::strategy::{rank, RankInput};
 use crate::snapshot::{Group, Snapshot};
 use crate::transport::classify_transport_error;
 
+/// Longest quiet gap before a keep-alive comment: half the idle deadline, at most 15 s.
+fn keep_alive_interval(idle: std::time::Duration) -> std::time::Duration {
+    (idle / 2).min(std::time::Duration::from_secs(15))
+}
+
 /// How many times one stream may be continued from another deployment.
 pub const MAX_RECOVERIES: u32 = 2;
 
@@ -42,6 +47,10 @@ pub struct LiveStream {
     ready: VecDeque<Bytes>,
     deadline: Instant,
     started_at: Instant,
+    /// Last time upstream bytes arrived (the idle deadline counts from here).
+    last_data: Instant,
+    /// Last keep-alive comment sent.
+    last_keep_alive: Instant,
     /// Time to the current upstream's first event (before `started_at`).
     ttft: Duration,
     tried: Vec<String>,
@@ -79,6 +88,8 @@ impl LiveStream {
             ready,
             deadline,
             started_at: Instant::now(),
+            last_data: Instant::now(),
+            last_keep_alive: Instant::now(),
             ttft,
             tried,
             recoveries: 0,
@@ -122,8 +133,20 @@ impl LiveStream {
                 }
                 continue;
             }
-            let idle_deadline = (Instant::now() + self.dep.cfg.timeouts.idle).min(self.deadline);
-            match timeout_at(idle_deadline, cur.response.chunk()).await {
+            let idle = self.dep.cfg.timeouts.idle;
+            let idle_deadline = (self.last_data + idle).min(self.deadline);
+            // While the upstream is quiet, a comment keeps the client's (and any proxy's) idle
+            // timers from firing before ours does.
+            let keep_alive_at =
+                self.last_data.max(self.last_keep_alive) + keep_alive_interval(idle);
+            let wake = idle_deadline.min(keep_alive_at);
+            // `chunk()` consumes nothing until it returns data, so waking up early loses nothing.
+            match timeout_at(wake, cur.response.chunk()).await {
+                Err(_) if Instant::now() < idle_deadline => {
+                    self.last_keep_alive = Instant::now();
+                    self.ready
+                        .push_back(Bytes::from_static(switchyard_types::sse::KEEP_ALIVE));
+                }
                 Err(_) => {
                     let what = if Instant::now() >= self.deadline {
                         "total"
@@ -140,7 +163,10 @@ impl LiveStream {
                     self.fail(e).await;
                 }
                 Ok(Err(e)) => self.fail(classify_transport_error(e)).await,
-                Ok(Ok(Some(bytes))) => match cur.parser.feed(&bytes) {
+                Ok(Ok(Some(bytes))) => match {
+                    self.last_data = Instant::now();
+                    cur.parser.feed(&bytes)
+                } {
                     Ok(events) => cur.pending.extend(events),
                     Err(e) => {
                         self.fail(UpstreamError::new(ErrorClass::Malformed, e.to_string()))
@@ -294,6 +320,7 @@ impl LiveStream {
                     self.cur = Some(*s);
                     self.inflight = Some(inflight);
                     self.started_at = Instant::now();
+                    self.last_data = Instant::now();
                     if done {
                         self.complete();
                     }

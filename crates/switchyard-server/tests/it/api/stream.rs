@@ -292,3 +292,41 @@ providers:
     assert_ends_with_error(&s, "timeout_error");
     assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
 }
+
+/// While the upstream is quiet (but within its idle deadline), the client gets SSE keep-alive
+/// comments, so its own idle timers do not fire first; the stream still ends with an error.
+#[tokio::test]
+async fn quiet_upstream_gets_keep_alive_comments() {
+    let h = common::start(
+        r#"
+providers:
+  - name: openai
+    kind: openai
+    base_url: ${SIM}/v1
+    api_key: sk-test
+    timeouts:
+      idle: 800ms
+"#,
+    )
+    .await;
+    let resp = h
+        .post(
+            "/v1/chat/completions",
+            chat_body(
+                "openai/gpt-4o-mini",
+                user("[[sim:stall_after=2]] go"),
+                json!({"stream": true}),
+            ),
+        )
+        .await;
+    let text = tokio::time::timeout(Duration::from_secs(5), resp.text())
+        .await
+        .expect("the stalled stream was never ended")
+        .expect("body");
+    assert!(
+        text.contains("\n: keep-alive\n\n") || text.starts_with(": keep-alive"),
+        "{text}"
+    );
+    assert!(text.contains("timeout_error"), "{text}");
+    assert!(!text.contains("[DONE]"), "{text}");
+}
