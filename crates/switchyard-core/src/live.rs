@@ -163,16 +163,16 @@ impl LiveStream {
                     self.fail(e).await;
                 }
                 Ok(Err(e)) => self.fail(classify_transport_error(e)).await,
-                Ok(Ok(Some(bytes))) => match {
+                Ok(Ok(Some(bytes))) => {
                     self.last_data = Instant::now();
-                    cur.parser.feed(&bytes)
-                } {
-                    Ok(events) => cur.pending.extend(events),
-                    Err(e) => {
-                        self.fail(UpstreamError::new(ErrorClass::Malformed, e.to_string()))
-                            .await;
+                    match cur.parser.feed(&bytes) {
+                        Ok(events) => cur.pending.extend(events),
+                        Err(e) => {
+                            self.fail(UpstreamError::new(ErrorClass::Malformed, e.to_string()))
+                                .await;
+                        }
                     }
-                },
+                }
                 Ok(Ok(None)) => {
                     if let Some(ev) = cur.parser.finish() {
                         cur.pending.push_back(ev);
