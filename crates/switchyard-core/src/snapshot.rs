@@ -52,6 +52,9 @@ fn label(name: &str) -> http::HeaderValue {
     http::HeaderValue::from_str(name).unwrap_or_else(|_| http::HeaderValue::from_static(""))
 }
 
+/// Most deployment states kept (configured ones plus on-demand `provider/model` ones).
+pub const MAX_TRACKED_DEPLOYMENTS: usize = 20_000;
+
 /// Live states survive snapshot rebuilds, keyed by `provider|model|deployment-id`.
 #[derive(Debug, Default)]
 pub struct StateRegistry {
@@ -64,7 +67,16 @@ impl StateRegistry {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        Arc::clone(m.entry(key.to_owned()).or_default())
+        if let Some(state) = m.get(key) {
+            return Arc::clone(state);
+        }
+        // Bounded like the on-demand group cache: clients naming endless random models get
+        // untracked state instead of growing this map forever.
+        let state = Arc::new(DeploymentState::default());
+        if m.len() < MAX_TRACKED_DEPLOYMENTS {
+            m.insert(key.to_owned(), Arc::clone(&state));
+        }
+        state
     }
 }
 
