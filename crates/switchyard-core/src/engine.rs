@@ -515,6 +515,15 @@ impl Run<'_> {
         err: &UpstreamError,
         elapsed: Duration,
     ) {
+        if err.class == ErrorClass::Auth {
+            // An operator must act; the provider's message is left out (it may quote the key).
+            tracing::error!(
+                deployment = %dep.cfg.id,
+                status = ?err.status,
+                code = ?err.provider_code,
+                "provider rejected the gateway's credential"
+            );
+        }
         dep.state.record_failure(
             err.class,
             err.retry_after,

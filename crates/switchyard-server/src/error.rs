@@ -253,9 +253,11 @@ impl From<EngineError> for ApiError {
                     | ErrorClass::StreamBroken => ErrorKind::UpstreamError,
                 };
                 let message = match (kind, last.status) {
-                    (ErrorKind::UpstreamAuth, _) => format!(
-                        "provider `{provider}` rejected the gateway's credential for deployment `{deployment}` (this is not about your key): {}",
-                        last.message
+                    // The provider's own words are not passed on: they may quote part of the
+                    // gateway's key ("Incorrect API key provided: sk-ab***yz").
+                    (ErrorKind::UpstreamAuth, status) => format!(
+                        "provider `{provider}` rejected the gateway's credential for deployment `{deployment}`{} (this is not about your key: the gateway operator must fix the provider credential)",
+                        status.map(|s| format!(" with HTTP {s}")).unwrap_or_default()
                     ),
                     (_, Some(s)) => format!("provider `{provider}` (deployment `{deployment}`) returned {s}: {}", last.message),
                     (_, None) => format!("provider `{provider}` (deployment `{deployment}`) failed: {}", last.message),
