@@ -626,7 +626,9 @@ def litellm_run(args, loader, prof, body_d, c):
     with open(cfg, "w") as f:
         f.write("model_list:\n  - model_name: bench\n    litellm_params:\n      model: openai/gpt-4o-mini\n"
                 f"      api_base: http://{SIM_ADDR}/v1\n      api_key: sk-bench\n"
-                "litellm_settings:\n  drop_params: true\n  telemetry: false\n")
+                "litellm_settings:\n  drop_params: true\n  telemetry: false\n"
+                # Recent LiteLLM refuses to start without a master key; the load sends this one.
+                "general_settings:\n  master_key: sk-bench\n")
     stack = Stack(args, None, prof.get("SIM_ARGS", ""), gateway=False)
     host, port = PEER_ADDR.rsplit(":", 1)
     argv = ["taskset", "-c", GW_CPU, exe, "--config", cfg, "--host", host, "--port", port, "--num_workers", "1"]
