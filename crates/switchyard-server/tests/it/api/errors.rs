@@ -297,6 +297,10 @@ providers:
     let msg = e["message"].as_str().expect("message");
     assert!(msg.contains("badkey"), "{msg}");
     assert!(msg.contains("not about your key"), "{msg}");
+    // The provider's message is not passed on: it can quote part of the gateway's own key.
+    assert!(!msg.contains("Incorrect API key"), "{msg}");
+    assert!(!msg.contains("invalid-xyz"), "{msg}");
+    assert!(msg.contains("HTTP 401"), "{msg}");
     assert_eq!(
         header(&headers, "x-switchyard-error"),
         "upstream_authentication_failed"
@@ -548,31 +552,4 @@ async fn misspelt_bare_model_that_the_provider_does_not_know_is_404_with_suggest
         msg.contains("gpt-4o-mni") && msg.contains("openai/gpt-4o-mini"),
         "{msg}"
     );
-}
-
-/// The provider's message about a rejected key is not passed on: it can quote part of the
-/// gateway's own key.
-#[tokio::test]
-async fn upstream_auth_failure_does_not_echo_the_provider_message() {
-    let h = common::start(
-        r#"
-providers:
-  - name: badkey
-    kind: openai
-    base_url: ${SIM}/v1
-    api_key: invalid-xyz
-"#,
-    )
-    .await;
-    let resp = h
-        .post(
-            "/v1/chat/completions",
-            chat_body("badkey/gpt-4o-mini", user("hi"), json!({})),
-        )
-        .await;
-    let (_, _, body) = json_of(resp).await;
-    let msg = openai_error(&body)["message"].as_str().unwrap().to_owned();
-    assert!(!msg.contains("Incorrect API key"), "{msg}");
-    assert!(!msg.contains("invalid-xyz"), "{msg}");
-    assert!(msg.contains("HTTP 401"), "{msg}");
 }
