@@ -12,7 +12,7 @@ use tokio::time::{timeout_at, Instant};
 use crate::deployment::Deployment;
 use crate::pipe::{ClientEncoder, PipeMode, StreamPipe};
 use crate::request::{ChatInput, Ingress, Prepared};
-use crate::transport::{classify_transport_error, read_body_capped, UpstreamCall};
+use crate::transport::{read_body_capped, UpstreamBody, UpstreamCall};
 
 /// Largest upstream body accepted (non-streaming).
 pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
@@ -51,7 +51,7 @@ impl Deadlines {
 /// produced up to and including the first meaningful event.
 pub struct StartedStream {
     /// The upstream response (its body is the rest of the stream).
-    pub response: reqwest::Response,
+    pub body: UpstreamBody,
     /// Parser holding any partial event.
     pub parser: SseParser,
     /// Events already parsed but not yet processed.
@@ -107,21 +107,22 @@ pub async fn attempt(
     let response = timeout_at(deadlines.first_byte, call.send())
         .await
         .map_err(|_| timed_out("first-byte", &provider.config.name))??;
-    let status = response.status().as_u16();
+    let status = response.status;
     if !(200..300).contains(&status) {
-        let headers = response.headers().clone();
         let body = timeout_at(
             deadlines.total,
-            read_body_capped_lossy(response, MAX_ERROR_BYTES),
+            read_body_capped_lossy(response.body, MAX_ERROR_BYTES),
         )
         .await
         .unwrap_or_default();
-        return Err(provider.adapter.classify_error(status, &headers, &body));
+        return Err(provider
+            .adapter
+            .classify_error(status, &response.headers, &body));
     }
     if !input.stream {
         let body = timeout_at(
             deadlines.total,
-            read_body_capped(response, MAX_RESPONSE_BYTES),
+            read_body_capped(response.body, MAX_RESPONSE_BYTES),
         )
         .await
         .map_err(|_| timed_out("total", &provider.config.name))??;
@@ -133,7 +134,7 @@ pub async fn attempt(
         None => StreamPipe::new(pipe_mode(input, dep, prepared)),
     };
     let mut stream = StartedStream {
-        response,
+        body: response.body,
         parser: SseParser::new(),
         pending: std::collections::VecDeque::new(),
         pipe,
@@ -170,10 +171,9 @@ async fn peek_first(
                 return Ok(());
             }
         }
-        let chunk = timeout_at(deadlines.first_byte, stream.response.chunk())
+        let chunk = timeout_at(deadlines.first_byte, stream.body.chunk())
             .await
-            .map_err(|_| timed_out("first-token", provider))?
-            .map_err(classify_transport_error)?;
+            .map_err(|_| timed_out("first-token", provider))??;
         match chunk {
             Some(bytes) => {
                 let events = stream
@@ -195,8 +195,8 @@ async fn peek_first(
     }
 }
 
-async fn read_body_capped_lossy(resp: reqwest::Response, limit: usize) -> Bytes {
-    read_body_capped(resp, limit).await.unwrap_or_default()
+async fn read_body_capped_lossy(body: UpstreamBody, limit: usize) -> Bytes {
+    read_body_capped(body, limit).await.unwrap_or_default()
 }
 
 /// How a stream from `dep` is turned into the client's format.

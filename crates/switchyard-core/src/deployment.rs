@@ -46,13 +46,13 @@ pub struct Deployment {
     /// The provider account.
     pub provider: Arc<ProviderRuntime>,
     /// Pool to send through.
-    pub client: reqwest::Client,
+    pub client: crate::transport::HttpClient,
     /// URL of a non-streaming chat call, parsed once (URL parsing is not free per request).
-    pub chat_url: reqwest::Url,
+    pub chat_url: http::Uri,
     /// URL of a streaming chat call.
-    pub stream_url: reqwest::Url,
+    pub stream_url: http::Uri,
     /// URL of an embeddings call.
-    pub embeddings_url: Option<reqwest::Url>,
+    pub embeddings_url: Option<http::Uri>,
     /// Effective price (override, else table).
     pub price: Option<Price>,
     /// Effective context window.

@@ -88,15 +88,14 @@ impl Engine {
                         format!("{} did not answer in time", dep.cfg.provider),
                     )
                 })??;
-                let status = resp.status().as_u16();
+                let status = resp.status;
                 if !(200..300).contains(&status) {
-                    let headers = resp.headers().clone();
-                    let b = read_body_capped(resp, MAX_ERROR_BYTES)
+                    let b = read_body_capped(resp.body, MAX_ERROR_BYTES)
                         .await
                         .unwrap_or_default();
-                    return Err(adapter.classify_error(status, &headers, &b));
+                    return Err(adapter.classify_error(status, &resp.headers, &b));
                 }
-                let raw = timeout_at(deadline, read_body_capped(resp, MAX_RESPONSE_BYTES))
+                let raw = timeout_at(deadline, read_body_capped(resp.body, MAX_RESPONSE_BYTES))
                     .await
                     .map_err(|_| {
                         UpstreamError::new(ErrorClass::Timeout, "embeddings body timed out")

@@ -25,7 +25,6 @@ use crate::pipe::StreamPipe;
 use crate::request::{prepare_canonical, ChatInput};
 use crate::route::strategy::{rank, RankInput};
 use crate::snapshot::{Group, Snapshot};
-use crate::transport::classify_transport_error;
 
 /// Longest quiet gap before a keep-alive comment: half the idle deadline, at most 15 s.
 fn keep_alive_interval(idle: std::time::Duration) -> std::time::Duration {
@@ -141,7 +140,7 @@ impl LiveStream {
                 self.last_data.max(self.last_keep_alive) + keep_alive_interval(idle);
             let wake = idle_deadline.min(keep_alive_at);
             // `chunk()` consumes nothing until it returns data, so waking up early loses nothing.
-            match timeout_at(wake, cur.response.chunk()).await {
+            match timeout_at(wake, cur.body.chunk()).await {
                 Err(_) if Instant::now() < idle_deadline => {
                     self.last_keep_alive = Instant::now();
                     self.ready
@@ -162,7 +161,7 @@ impl LiveStream {
                     );
                     self.fail(e).await;
                 }
-                Ok(Err(e)) => self.fail(classify_transport_error(e)).await,
+                Ok(Err(e)) => self.fail(e).await,
                 Ok(Ok(Some(bytes))) => {
                     self.last_data = Instant::now();
                     match cur.parser.feed(&bytes) {
@@ -213,8 +212,14 @@ impl LiveStream {
         self.inflight = None;
     }
 
-    /// The upstream failed after the stream started: continue elsewhere, or end with an error.
+    /// The upstream failed after the stream started. Boxed: recovery runs a whole attempt,
+    /// and inlining that rare path would make every stream's state several KB larger.
     async fn fail(&mut self, err: UpstreamError) {
+        Box::pin(self.fail_now(err)).await;
+    }
+
+    /// Continues elsewhere, or ends the stream with an error event.
+    async fn fail_now(&mut self, err: UpstreamError) {
         self.dep.state.record_failure(
             err.class,
             err.retry_after,

@@ -70,6 +70,9 @@ pub fn estimate_tokens(bytes: usize) -> u64 {
     (bytes as u64).div_ceil(4)
 }
 
+/// Stream request bodies up to this size are copied out of the connection's read buffer.
+const DETACH_BODY_BELOW: usize = 16 * 1024;
+
 impl ChatInput {
     /// Reads the routing fields of a body; the rest stays unparsed.
     pub fn parse(
@@ -118,6 +121,14 @@ impl ChatInput {
                 Some("messages"),
             ));
         }
+        // A small body is usually a slice of the server connection's 8 KiB read buffer; a
+        // stream keeps its request for its whole life (mid-stream recovery), which would pin
+        // that buffer and make the connection allocate another. Copy it out instead.
+        let body = if stream && body.len() <= DETACH_BODY_BELOW {
+            Bytes::copy_from_slice(&body)
+        } else {
+            body
+        };
         Ok(Self {
             ingress,
             members: top,

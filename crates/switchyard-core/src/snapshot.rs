@@ -159,7 +159,7 @@ impl Snapshot {
             api_version: provider.config.api_version.as_deref(),
             quirks: &provider.config.spec.quirks,
         };
-        let parse = |u: String| match reqwest::Url::parse(&u) {
+        let parse = |u: String| match crate::transport::parse_upstream_url(&u) {
             Ok(url) => Some(url),
             Err(e) => {
                 tracing::warn!(deployment = %cfg.id, error = %e, "invalid upstream URL; deployment skipped");

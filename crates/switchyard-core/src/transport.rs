@@ -1,19 +1,37 @@
 //! The one transport that executes every upstream call: a pooled HTTP client per connect
 //! timeout, credentials injected at the last moment, classified transport errors.
+//!
+//! Built on hyper-util's pooled client directly (not reqwest): the gateway only ever sends a
+//! prepared `POST` with a JSON body to a URI parsed once per deployment, so reqwest's
+//! per-request URL handling, redirect policy and response wrapping were pure overhead on the
+//! hot path (docs/benchmarks.md). HTTPS uses rustls with the webpki roots and negotiates
+//! HTTP/2 by ALPN where the provider offers it; plain `http://` upstreams use HTTP/1.1.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderName, HeaderValue};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
+use http_body::Body as _;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use switchyard_config::Secret;
 use switchyard_providers::{AuthScheme, ErrorClass, UpstreamError};
+
+type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// A pooled upstream client (a cheap handle; clones share the pool).
+#[derive(Clone, Debug)]
+pub struct HttpClient(Client<Connector, Full<Bytes>>);
 
 /// Builds and shares HTTP clients. Clients are cheap handles over one connection pool each.
 #[derive(Debug, Default)]
 pub struct Transport {
-    clients: Mutex<HashMap<Duration, reqwest::Client>>,
+    clients: Mutex<HashMap<Duration, HttpClient>>,
 }
 
 impl Transport {
@@ -23,7 +41,7 @@ impl Transport {
     }
 
     /// The client for a connect timeout (created once, then shared).
-    pub fn client(&self, connect_timeout: Duration) -> reqwest::Client {
+    pub fn client(&self, connect_timeout: Duration) -> HttpClient {
         let mut clients = match self.clients.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
@@ -35,15 +53,67 @@ impl Transport {
     }
 }
 
-fn build_client(connect_timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
-        .connect_timeout(connect_timeout)
-        .tcp_nodelay(true)
+fn tls_config() -> rustls::ClientConfig {
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = match rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+    {
+        Ok(b) => b,
+        // The ring provider supports the default versions; this arm is unreachable in practice.
+        Err(_) => rustls::ClientConfig::builder_with_protocol_versions(rustls::ALL_VERSIONS),
+    };
+    builder.with_root_certificates(roots).with_no_client_auth()
+}
+
+fn build_client(connect_timeout: Duration) -> HttpClient {
+    let mut http = HttpConnector::new();
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(connect_timeout));
+    http.set_keepalive(Some(Duration::from_secs(60)));
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls_config())
+        .https_or_http()
+        .enable_http1()
+        .enable_http2()
+        .wrap_connector(http);
+    let client = Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(1024)
-        .no_proxy()
-        .build()
-        .unwrap_or_else(|_| reqwest::Client::new())
+        .build(https);
+    HttpClient(client)
+}
+
+/// Parses an upstream URL once (per deployment). Characters a URI may not carry (a space in a
+/// model name, say) are percent-encoded first. Only absolute `http`/`https` URLs are accepted.
+pub fn parse_upstream_url(url: &str) -> Result<Uri, String> {
+    let encoded = percent_encode_illegal(url);
+    let uri: Uri = encoded.parse().map_err(|e| format!("{e}"))?;
+    match uri.scheme_str() {
+        Some("http" | "https") if uri.authority().is_some() => Ok(uri),
+        _ => Err("must be an absolute http:// or https:// URL".to_owned()),
+    }
+}
+
+fn percent_encode_illegal(url: &str) -> std::borrow::Cow<'_, str> {
+    let legal = |b: u8| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b);
+    if url.bytes().all(legal) {
+        return std::borrow::Cow::Borrowed(url);
+    }
+    let mut out = String::with_capacity(url.len() + 8);
+    for b in url.bytes() {
+        if legal(b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// The header carrying a provider credential, prebuilt once per provider and marked sensitive
@@ -77,9 +147,9 @@ impl AuthHeader {
 #[derive(Debug)]
 pub struct UpstreamCall<'a> {
     /// The client (pool) to use.
-    pub client: &'a reqwest::Client,
+    pub client: &'a HttpClient,
     /// Full URL.
-    pub url: &'a reqwest::Url,
+    pub url: &'a Uri,
     /// JSON body.
     pub body: Bytes,
     /// Credential header.
@@ -88,38 +158,90 @@ pub struct UpstreamCall<'a> {
     pub static_headers: &'static [(&'static str, &'static str)],
 }
 
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+
 impl UpstreamCall<'_> {
     /// Sends the call and waits for the response head. Deadline handling is the caller's.
-    pub async fn send(self) -> Result<reqwest::Response, UpstreamError> {
-        let mut req = self
-            .client
-            .post(self.url.clone())
-            .header(http::header::CONTENT_TYPE, "application/json")
-            .body(self.body);
+    pub async fn send(self) -> Result<UpstreamResponse, UpstreamError> {
+        let mut req = Request::new(Full::new(self.body));
+        *req.method_mut() = Method::POST;
+        *req.uri_mut() = self.url.clone();
+        let headers = req.headers_mut();
+        headers.insert(http::header::CONTENT_TYPE, JSON);
         if let Some((name, value)) = &self.auth.0 {
-            req = req.header(name.clone(), value.clone());
+            headers.insert(name.clone(), value.clone());
         }
         for (name, value) in self.static_headers {
-            req = req.header(*name, *value);
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                headers.insert(n, v);
+            }
         }
-        req.send().await.map_err(classify_transport_error)
+        let resp = self
+            .client
+            .0
+            .request(req)
+            .await
+            .map_err(classify_request_error)?;
+        let (parts, body) = resp.into_parts();
+        Ok(UpstreamResponse {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body: UpstreamBody(body),
+        })
     }
 }
 
-/// Classifies a client error without echoing the URL (which may carry a query key).
-pub fn classify_transport_error(err: reqwest::Error) -> UpstreamError {
-    let err = err.without_url();
-    if err.is_timeout() {
+/// An upstream response head and its body.
+#[derive(Debug)]
+pub struct UpstreamResponse {
+    /// HTTP status.
+    pub status: u16,
+    /// Response headers (rate-limit and retry hints for error classification).
+    pub headers: HeaderMap,
+    /// The body.
+    pub body: UpstreamBody,
+}
+
+/// An upstream response body, read chunk by chunk. Holding only the body (not the head) lets
+/// a long stream release the header storage, which shares the connection's read buffer.
+#[derive(Debug)]
+pub struct UpstreamBody(Incoming);
+
+impl UpstreamBody {
+    /// The next data chunk; `None` at the end of the body. Trailers are skipped.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, UpstreamError> {
+        loop {
+            match self.0.frame().await {
+                None => return Ok(None),
+                Some(Ok(frame)) => {
+                    if let Ok(data) = frame.into_data() {
+                        if !data.is_empty() {
+                            return Ok(Some(data));
+                        }
+                    }
+                }
+                Some(Err(e)) => return Err(classify_body_error(&e)),
+            }
+        }
+    }
+
+    /// The body's length when the upstream declared it.
+    pub fn exact_len(&self) -> Option<u64> {
+        self.0.size_hint().exact()
+    }
+}
+
+/// Classifies a failed request without echoing the URL (which may carry a query key).
+fn classify_request_error(err: hyper_util::client::legacy::Error) -> UpstreamError {
+    if has_timeout(&err) {
         UpstreamError::new(ErrorClass::Timeout, "upstream timed out")
     } else if err.is_connect() {
         UpstreamError::new(
             ErrorClass::Connect,
             format!("cannot connect to upstream: {}", root_cause(&err)),
-        )
-    } else if err.is_body() || err.is_decode() {
-        UpstreamError::new(
-            ErrorClass::StreamBroken,
-            format!("upstream connection broke: {}", root_cause(&err)),
         )
     } else {
         UpstreamError::new(
@@ -127,6 +249,31 @@ pub fn classify_transport_error(err: reqwest::Error) -> UpstreamError {
             format!("upstream request failed: {}", root_cause(&err)),
         )
     }
+}
+
+/// Classifies an error while reading a body.
+fn classify_body_error(err: &hyper::Error) -> UpstreamError {
+    if err.is_timeout() {
+        UpstreamError::new(ErrorClass::Timeout, "upstream timed out")
+    } else {
+        UpstreamError::new(
+            ErrorClass::StreamBroken,
+            format!("upstream connection broke: {}", root_cause(err)),
+        )
+    }
+}
+
+fn has_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::TimedOut {
+                return true;
+            }
+        }
+        cur = e.source();
+    }
+    false
 }
 
 fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
@@ -137,23 +284,48 @@ fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     cur.to_string()
 }
 
-/// Reads a body up to `limit` bytes; longer bodies are cut (error bodies) or rejected.
+/// Reads a body up to `limit` bytes; longer bodies are rejected.
 pub async fn read_body_capped(
-    mut resp: reqwest::Response,
+    mut body: UpstreamBody,
     limit: usize,
 ) -> Result<Bytes, UpstreamError> {
+    let mut first: Option<Bytes> = None;
     let mut buf = bytes::BytesMut::new();
-    while let Some(chunk) = resp.chunk().await.map_err(classify_transport_error)? {
-        if buf.len() + chunk.len() > limit {
+    while let Some(chunk) = body.chunk().await? {
+        let have = first.as_ref().map_or(0, Bytes::len) + buf.len();
+        if have + chunk.len() > limit {
             return Err(UpstreamError::new(
                 ErrorClass::Malformed,
                 format!("upstream response larger than {limit} bytes"),
             ));
         }
-        if buf.is_empty() && resp.content_length().is_none() {
-            buf.reserve(chunk.len());
+        // The common case is one chunk: keep it as is, no copy.
+        if first.is_none() && buf.is_empty() {
+            first = Some(chunk);
+            continue;
+        }
+        if let Some(f) = first.take() {
+            let hint = body.exact_len().map_or(0, |n| n as usize);
+            buf.reserve(f.len() + chunk.len() + hint);
+            buf.extend_from_slice(&f);
         }
         buf.extend_from_slice(&chunk);
     }
-    Ok(buf.freeze())
+    Ok(first.unwrap_or_else(|| buf.freeze()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_urls_are_validated_and_encoded() {
+        let u = parse_upstream_url("https://api.openai.com/v1/chat/completions").unwrap();
+        assert_eq!(u.host(), Some("api.openai.com"));
+        let u = parse_upstream_url("http://127.0.0.1:4010/v1beta/models/my model:generateContent")
+            .unwrap();
+        assert_eq!(u.path(), "/v1beta/models/my%20model:generateContent");
+        assert!(parse_upstream_url("ftp://example.com/x").is_err());
+        assert!(parse_upstream_url("/v1/chat/completions").is_err());
+    }
 }

@@ -10,6 +10,7 @@ use clap::Parser;
 
 /// mimalloc: the request path allocates many short-lived buffers; glibc malloc/free were a
 /// quarter of the gateway's instructions per request (docs/benchmarks.md).
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
