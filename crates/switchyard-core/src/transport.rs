@@ -4,8 +4,14 @@
 //! Built on hyper-util's pooled client directly (not reqwest): the gateway only ever sends a
 //! prepared `POST` with a JSON body to a URI parsed once per deployment, so reqwest's
 //! per-request URL handling, redirect policy and response wrapping were pure overhead on the
-//! hot path (docs/benchmarks.md). HTTPS uses rustls with the webpki roots and negotiates
-//! HTTP/2 by ALPN where the provider offers it; plain `http://` upstreams use HTTP/1.1.
+//! hot path (docs/benchmarks.md). HTTPS uses rustls with the webpki roots.
+//!
+//! Upstream calls use HTTP/1.1 on a pool of keep-alive connections, deliberately not HTTP/2:
+//! hyper's pool puts every request to a host on one HTTP/2 connection and never opens a second
+//! one when the provider's `SETTINGS_MAX_CONCURRENT_STREAMS` (often 100) is reached
+//! (hyperium/hyper#2197, #3623). LLM streams live for seconds to minutes, so the 101st
+//! concurrent stream would wait for a free slot until its first-byte deadline. One connection
+//! per in-flight request has no such ceiling.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -78,7 +84,6 @@ fn build_client(connect_timeout: Duration) -> HttpClient {
         .with_tls_config(tls_config())
         .https_or_http()
         .enable_http1()
-        .enable_http2()
         .wrap_connector(http);
     let client = Client::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
