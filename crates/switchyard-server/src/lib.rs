@@ -6,10 +6,12 @@ mod auth;
 mod error;
 mod extract;
 mod headers;
+mod listener;
 mod options;
 mod routes;
 mod state;
 
 pub use app::app;
 pub use error::{ApiError, ErrorFormat, ErrorKind};
+pub use listener::serve;
 pub use state::AppState;

@@ -65,17 +65,7 @@ pub(crate) async fn serve(
         models,
         "switchyard listening; OpenAI base_url = http://{addr}/v1"
     );
-    // Nagle plus delayed ACKs would hold small SSE events back by ~40 ms on keep-alive
-    // connections: send every write at once.
-    let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    // `into_make_service` resolves the router's state once; serving the `Router` itself would
-    // rebuild its route table for every connection (~6 KB and a few microseconds each).
-    axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("server failed")?;
+    switchyard_server::serve(listener, app, shutdown_signal()).await;
     if let Some(s) = sim {
         s.shutdown().await;
     }

@@ -75,7 +75,7 @@ pub async fn start_with(yaml: &str, sim_config: SimConfig) -> Harness {
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server = tokio::spawn(async move {
-        let _ = axum::serve(listener, app).await;
+        switchyard_server::serve(listener, app, std::future::pending()).await;
     });
     Harness {
         sim,
