@@ -121,6 +121,11 @@ def wait_port_free(addr, timeout=20.0):
     raise RuntimeError(f"{addr} is still in use (another benchmark running?)")
 
 
+# Processes started and not yet stopped: a failing scenario stops them, so that the next
+# scenario finds its ports free.
+LIVE = []
+
+
 class Proc:
     def __init__(self, name, argv, env=None, log_path=None):
         self.name = name
@@ -131,8 +136,11 @@ class Proc:
         self.p = subprocess.Popen(argv, stdout=self.logf, stderr=subprocess.STDOUT, env=env,
                                   start_new_session=True)
         self.pid = self.p.pid
+        LIVE.append(self)
 
     def stop(self, timeout=10.0):
+        if self in LIVE:
+            LIVE.remove(self)
         if self.p.poll() is None:
             self.p.send_signal(signal.SIGTERM)
             try:
@@ -918,7 +926,7 @@ def targets(results):
     r, gap = verdict(idle, 20, True, "MB", lambda x: f"{x:.1f} MB")
     T.append({"name": "idle RSS ≤ 20 MB", "measured": f"{idle:.1f} MB (largest of all fresh starts)" if idle else "not measured",
               "verdict": r, "gap": gap})
-    v = os5 and max(os5["gw_rss_held_mb"], os5["gw_hwm_mb"])
+    v = os5 and "gw_rss_held_mb" in os5 and max(os5["gw_rss_held_mb"], os5["gw_hwm_mb"])
     r, gap = verdict(v, 150, True, "MB", lambda x: f"{x:.1f} MB")
     T.append({"name": "RSS with 5,000 open streams ≤ 150 MB", "measured": f"{v:.1f} MB (peak)" if v else "not measured",
               "verdict": r, "gap": gap})
@@ -1029,6 +1037,8 @@ def main():
             results[n] = KINDS[prof.get("KIND", "oha")](args, Loader(args), n, sdir, prof)
         except Exception as e:  # noqa: BLE001 - one failing scenario must not lose the others
             log(f"scenario {n} FAILED: {e}")
+            for p in list(LIVE):
+                p.stop(timeout=3.0)
             results[n] = {"kind": "failed", "title": prof.get("TITLE", n), "error": str(e)}
         results[n]["elapsed_s"] = time.time() - t0
         with open(os.path.join(WORK, "results.json"), "w") as f:
