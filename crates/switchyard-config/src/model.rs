@@ -113,6 +113,9 @@ pub struct ProviderConfig {
     pub extra_unsupported: Vec<String>,
     /// Came from environment variables rather than the file.
     pub from_env: bool,
+    /// Send requests over HTTP/2 (ALPN for `https://`, prior knowledge for `http://`), many
+    /// streams per connection; HTTP/1.1 with one connection per in-flight request otherwise.
+    pub http2: bool,
 }
 
 /// Routing strategy of a group.

@@ -67,6 +67,8 @@ pub(crate) struct RawProvider {
     pub(crate) timeouts: Option<RawTimeouts>,
     #[serde(default)]
     pub(crate) unsupported_params: Vec<String>,
+    #[serde(default)]
+    pub(crate) http2: bool,
 }
 
 #[derive(Debug, Deserialize)]

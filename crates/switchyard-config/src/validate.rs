@@ -77,6 +77,7 @@ pub(crate) fn validate(
             timeouts: provider_timeouts,
             extra_unsupported: p.unsupported_params.clone(),
             from_env: false,
+            http2: p.http2,
         });
     }
     if raw.server.providers_from_env.unwrap_or(true) {
@@ -183,6 +184,7 @@ fn env_provider(
         timeouts,
         extra_unsupported: Vec::new(),
         from_env: true,
+        http2: false,
     }
 }
 

@@ -172,7 +172,9 @@ impl Snapshot {
         let mut dep = Deployment {
             cfg: cfg.clone(),
             provider: Arc::clone(provider),
-            client: self.transport.client(cfg.timeouts.connect),
+            client: self
+                .transport
+                .client(cfg.timeouts.connect, provider.config.http2),
             chat_url,
             stream_url,
             embeddings_url,

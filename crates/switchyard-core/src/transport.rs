@@ -6,12 +6,13 @@
 //! per-request URL handling, redirect policy and response wrapping were pure overhead on the
 //! hot path (docs/benchmarks.md). HTTPS uses rustls with the webpki roots.
 //!
-//! Upstream calls use HTTP/1.1 on a pool of keep-alive connections, deliberately not HTTP/2:
-//! hyper's pool puts every request to a host on one HTTP/2 connection and never opens a second
-//! one when the provider's `SETTINGS_MAX_CONCURRENT_STREAMS` (often 100) is reached
-//! (hyperium/hyper#2197, #3623). LLM streams live for seconds to minutes, so the 101st
-//! concurrent stream would wait for a free slot until its first-byte deadline. One connection
-//! per in-flight request has no such ceiling.
+//! By default upstream calls use HTTP/1.1 on hyper's pool of keep-alive connections, one per
+//! in-flight request. Not hyper's HTTP/2: its pool puts every request to a host on one HTTP/2
+//! connection and never opens a second one when the provider's
+//! `SETTINGS_MAX_CONCURRENT_STREAMS` (often 100) is reached (hyperium/hyper#2197, #3623); LLM
+//! streams live for minutes, so the 101st concurrent stream would wait for a slot until its
+//! deadline. Providers configured with `http2: true` go through [`crate::h2pool`] instead,
+//! which opens another connection every 100 concurrent requests.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -28,16 +29,24 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use switchyard_config::Secret;
 use switchyard_providers::{AuthScheme, ErrorClass, UpstreamError};
 
-type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+use crate::h2pool::{H2Pool, Lease};
 
-/// A pooled upstream client (a cheap handle; clones share the pool).
+pub(crate) type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+
+/// A pooled upstream client (a cheap handle; clones share the pool): HTTP/1.1 with one
+/// keep-alive connection per in-flight request, or HTTP/2 with many requests per connection.
 #[derive(Clone, Debug)]
-pub struct HttpClient(Client<Connector, Full<Bytes>>);
+pub enum HttpClient {
+    /// HTTP/1.1.
+    Http1(Arc<Client<Connector, Full<Bytes>>>),
+    /// HTTP/2 (`http2: true` on the provider).
+    Http2(Arc<H2Pool>),
+}
 
 /// Builds and shares HTTP clients. Clients are cheap handles over one connection pool each.
 #[derive(Debug, Default)]
 pub struct Transport {
-    clients: Mutex<HashMap<Duration, HttpClient>>,
+    clients: Mutex<HashMap<(Duration, bool), HttpClient>>,
 }
 
 impl Transport {
@@ -46,15 +55,21 @@ impl Transport {
         Self::default()
     }
 
-    /// The client for a connect timeout (created once, then shared).
-    pub fn client(&self, connect_timeout: Duration) -> HttpClient {
+    /// The client for a connect timeout and protocol (created once, then shared).
+    pub fn client(&self, connect_timeout: Duration, http2: bool) -> HttpClient {
         let mut clients = match self.clients.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
         clients
-            .entry(connect_timeout)
-            .or_insert_with(|| build_client(connect_timeout))
+            .entry((connect_timeout, http2))
+            .or_insert_with(|| {
+                if http2 {
+                    HttpClient::Http2(Arc::new(H2Pool::new(connector(connect_timeout, true))))
+                } else {
+                    build_client(connect_timeout)
+                }
+            })
             .clone()
     }
 }
@@ -74,24 +89,31 @@ fn tls_config() -> rustls::ClientConfig {
     builder.with_root_certificates(roots).with_no_client_auth()
 }
 
-fn build_client(connect_timeout: Duration) -> HttpClient {
+fn connector(connect_timeout: Duration, http2: bool) -> Connector {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(connect_timeout));
     http.set_keepalive(Some(Duration::from_secs(60)));
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
+    let builder = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls_config())
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
+        .https_or_http();
+    if http2 {
+        builder.enable_http2().wrap_connector(http)
+    } else {
+        builder.enable_http1().wrap_connector(http)
+    }
+}
+
+fn build_client(connect_timeout: Duration) -> HttpClient {
+    let https = connector(connect_timeout, false);
     let client = Client::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(1024)
         .build(https);
-    HttpClient(client)
+    HttpClient::Http1(Arc::new(client))
 }
 
 /// Parses an upstream URL once (per deployment). Characters a URI may not carry (a space in a
@@ -184,17 +206,25 @@ impl UpstreamCall<'_> {
                 headers.insert(n, v);
             }
         }
-        let resp = self
-            .client
-            .0
-            .request(req)
-            .await
-            .map_err(classify_request_error)?;
+        let (resp, lease) = match self.client {
+            HttpClient::Http1(client) => (
+                client.request(req).await.map_err(classify_request_error)?,
+                None,
+            ),
+            HttpClient::Http2(pool) => {
+                // Boxed: opening a connection is a large future, and a rare one.
+                let (resp, lease) = Box::pin(pool.send(req)).await?;
+                (resp, Some(lease))
+            }
+        };
         let (parts, body) = resp.into_parts();
         Ok(UpstreamResponse {
             status: parts.status.as_u16(),
             headers: parts.headers,
-            body: UpstreamBody(body),
+            body: UpstreamBody {
+                body,
+                _lease: lease,
+            },
         })
     }
 }
@@ -213,13 +243,17 @@ pub struct UpstreamResponse {
 /// An upstream response body, read chunk by chunk. Holding only the body (not the head) lets
 /// a long stream release the header storage, which shares the connection's read buffer.
 #[derive(Debug)]
-pub struct UpstreamBody(Incoming);
+pub struct UpstreamBody {
+    body: Incoming,
+    /// The HTTP/2 connection slot, released with the body.
+    _lease: Option<Lease>,
+}
 
 impl UpstreamBody {
     /// The next data chunk; `None` at the end of the body. Trailers are skipped.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, UpstreamError> {
         loop {
-            match self.0.frame().await {
+            match self.body.frame().await {
                 None => return Ok(None),
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
@@ -235,7 +269,7 @@ impl UpstreamBody {
 
     /// The body's length when the upstream declared it.
     pub fn exact_len(&self) -> Option<u64> {
-        self.0.size_hint().exact()
+        self.body.size_hint().exact()
     }
 }
 
@@ -281,7 +315,7 @@ fn has_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = err;
     while let Some(next) = cur.source() {
         cur = next;

@@ -1,13 +1,11 @@
 //! Gateway authentication, deny by default: every route needs the master key (when one is
-//! set) except the short list in [`OPEN_ROUTES`].
+//! set) except the short list in [`OPEN_ROUTES`]. Enforced by [`crate::edge::IdAuth`].
 
-use axum::extract::{Request, State};
 use axum::http::HeaderMap;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use switchyard_config::Secret;
 
 use crate::error::{ApiError, ErrorKind};
-use crate::state::AppState;
 
 /// Routes served without a key.
 pub(crate) const OPEN_ROUTES: &[&str] = &["/health/live", "/health/ready"];
@@ -42,29 +40,22 @@ fn same(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-/// Middleware enforcing the master key.
-pub(crate) async fn require_key(
-    State(state): State<AppState>,
-    req: Request,
-    next: Next,
-) -> Response {
-    let Some(master) = &state.master_key else {
-        return next.run(req).await;
+/// The 401 for a request `master` does not admit, or `None` to let it through. Routes in
+/// [`OPEN_ROUTES`] need no key; `/v1/messages` is refused in the Anthropic error shape.
+pub(crate) fn refusal(master: &Secret, path: &str, headers: &HeaderMap) -> Option<Response> {
+    if OPEN_ROUTES.contains(&path) {
+        return None;
+    }
+    let msg = match presented(headers) {
+        Some(k) if same(k.as_bytes(), master.expose().as_bytes()) => return None,
+        Some(_) => "invalid gateway API key",
+        None => "missing gateway API key: send `Authorization: Bearer <key>`",
     };
-    if OPEN_ROUTES.contains(&req.uri().path()) {
-        return next.run(req).await;
-    }
-    let anthropic = req.uri().path() == "/v1/messages";
-    match presented(req.headers()) {
-        Some(k) if same(k.as_bytes(), master.expose().as_bytes()) => next.run(req).await,
-        found => {
-            let msg = if found.is_some() {
-                "invalid gateway API key"
-            } else {
-                "missing gateway API key: send `Authorization: Bearer <key>`"
-            };
-            let err = ApiError::new(ErrorKind::Unauthorized, msg);
-            if anthropic { err.anthropic() } else { err }.into_response()
-        }
-    }
+    let err = ApiError::new(ErrorKind::Unauthorized, msg);
+    let err = if path == "/v1/messages" {
+        err.anthropic()
+    } else {
+        err
+    };
+    Some(err.into_response())
 }

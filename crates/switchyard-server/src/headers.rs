@@ -37,6 +37,14 @@ pub(crate) const HEDGED: HeaderName = HeaderName::from_static("x-switchyard-hedg
 /// Error code label on error responses.
 pub(crate) const ERROR_CODE: HeaderName = HeaderName::from_static("x-switchyard-error");
 
+/// The client's `x-request-id` when it is short and printable: the id echoed back.
+pub(crate) fn client_request_id(headers: &HeaderMap) -> Option<&HeaderValue> {
+    headers.get(REQUEST_ID).filter(|v| {
+        let b = v.as_bytes();
+        !b.is_empty() && b.len() <= 128 && b.iter().all(u8::is_ascii_graphic)
+    })
+}
+
 static PREFIX: LazyLock<u32> = LazyLock::new(|| {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -3,6 +3,7 @@
 
 mod app;
 mod auth;
+mod edge;
 mod error;
 mod extract;
 mod headers;

@@ -24,6 +24,7 @@ const FAULT_HEADER: &str = "x-sim-fault";
 pub(crate) async fn handle(
     State(state): State<SimState>,
     method: Method,
+    version: axum::http::Version,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
@@ -59,6 +60,7 @@ pub(crate) async fn handle(
                 })
                 .collect(),
             body: body.clone(),
+            version: format!("{version:?}"),
         });
     }
     let seq = state.next_id();

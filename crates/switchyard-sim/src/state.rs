@@ -25,6 +25,8 @@ pub struct RecordedRequest {
     pub headers: Vec<(String, String)>,
     /// Raw body.
     pub body: Bytes,
+    /// HTTP version as `HTTP/1.1` or `HTTP/2.0`.
+    pub version: String,
 }
 
 /// Everything the simulator tracks for one upstream model name.

@@ -8,7 +8,7 @@ use tokio::time::Instant;
 
 use crate::error::ApiError;
 use crate::extract::Body;
-use crate::headers::new_request_id;
+use crate::headers::{client_request_id, new_request_id};
 use crate::options;
 use crate::routes::reply::chat_response;
 use crate::state::AppState;
@@ -36,10 +36,8 @@ pub(crate) async fn chat_completions(
 
 /// The client's `x-request-id` when it is short and printable, else a new one.
 pub(crate) fn request_id(headers: &HeaderMap) -> String {
-    headers
-        .get(crate::headers::REQUEST_ID)
+    client_request_id(headers)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map_or_else(new_request_id, str::to_owned)
 }
 

@@ -522,6 +522,74 @@ async fn every_error_response_has_a_request_id() {
     );
 }
 
+/// Responses made without a handler's help (401 in both shapes, 404, 405, 413, open routes)
+/// echo the client's sane `x-request-id`; an unusable one (too long, not printable) is
+/// replaced by a new id.
+#[tokio::test]
+async fn edge_responses_echo_the_clients_request_id() {
+    let h = common::start("server:\n  master_key: k\n  body_limit: 1KiB\n").await;
+    for path in ["/v1/chat/completions", "/v1/messages"] {
+        let r = h
+            .client
+            .post(h.url(path))
+            .header("x-request-id", "edge-401")
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(header(r.headers(), "x-request-id"), "edge-401", "{path}");
+    }
+    for (path, id, status) in [
+        ("/v2/nothing", "edge-404", StatusCode::NOT_FOUND),
+        (
+            "/v1/chat/completions",
+            "edge-405",
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        ("/health/live", "edge-open", StatusCode::OK),
+    ] {
+        let r = h
+            .client
+            .get(h.url(path))
+            .bearer_auth("k")
+            .header("x-request-id", id)
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), status, "{path}");
+        assert_eq!(header(r.headers(), "x-request-id"), id, "{path}");
+    }
+    let too_large = h
+        .client
+        .post(h.url("/v1/chat/completions"))
+        .bearer_auth("k")
+        .header("x-request-id", "edge-413")
+        .json(&chat_body(
+            "openai/gpt-4o-mini",
+            user(&"x".repeat(4096)),
+            json!({}),
+        ))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(header(too_large.headers(), "x-request-id"), "edge-413");
+    for bad in ["x".repeat(129), "two words".to_owned()] {
+        let r = h
+            .client
+            .post(h.url("/v1/chat/completions"))
+            .header("x-request-id", bad.as_str())
+            .json(&json!({}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+        let id = header(r.headers(), "x-request-id");
+        assert!(id.starts_with("req_") && id != bad, "{bad}: {id}");
+    }
+}
+
 #[tokio::test]
 async fn misspelt_bare_model_that_the_provider_does_not_know_is_404_with_suggestions() {
     let h = common::start("").await;

@@ -16,6 +16,7 @@ mod auth;
 mod chat;
 mod embeddings;
 mod errors;
+mod http2;
 mod images;
 mod models;
 mod passthrough;

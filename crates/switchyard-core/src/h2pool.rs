@@ -1,0 +1,174 @@
+//! HTTP/2 upstream connections for providers configured with `http2: true`: many requests
+//! share one connection, and a new connection is opened when every open one carries
+//! [`MAX_STREAMS_PER_CONNECTION`] requests.
+//!
+//! hyper's own pool puts every request to a host on a single HTTP/2 connection and never opens
+//! a second one when the server's `SETTINGS_MAX_CONCURRENT_STREAMS` is reached
+//! (hyperium/hyper#2197, #3623): with LLM streams that last minutes, request 101 would wait for
+//! a free slot until its deadline. This pool counts the requests in flight per connection
+//! itself (a request holds a [`Lease`] until its response body is dropped) and keeps each
+//! connection under the limit RFC 9113 recommends servers allow at least (100).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, Uri};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::client::conn::http2::SendRequest;
+use hyper_util::client::legacy::connect::Connection;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use switchyard_providers::{ErrorClass, UpstreamError};
+use tower::ServiceExt;
+
+use crate::transport::Connector;
+
+/// Requests in flight on one connection before another is opened.
+pub const MAX_STREAMS_PER_CONNECTION: usize = 100;
+
+/// A pool of HTTP/2 connections per origin.
+#[derive(Debug)]
+pub struct H2Pool {
+    connector: Connector,
+    origins: Mutex<HashMap<String, Arc<Origin>>>,
+}
+
+#[derive(Debug, Default)]
+struct Origin {
+    /// Held while choosing a connection and while opening a new one, so a burst of requests
+    /// opens one connection per 100 requests, not one each.
+    conns: tokio::sync::Mutex<Vec<Arc<H2Conn>>>,
+}
+
+#[derive(Debug)]
+struct H2Conn {
+    sender: SendRequest<Full<Bytes>>,
+    in_flight: AtomicUsize,
+}
+
+/// One request's claim on a connection slot, released when dropped.
+#[derive(Debug)]
+pub struct Lease(Arc<H2Conn>);
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl H2Pool {
+    pub(crate) fn new(connector: Connector) -> Self {
+        Self {
+            connector,
+            origins: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Sends `req` on a connection with a free slot, opening one if needed.
+    pub(crate) async fn send(
+        &self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
+        let (mut sender, lease) = self.checkout(req.uri()).await?;
+        let result = async {
+            sender.ready().await?;
+            sender.send_request(req).await
+        }
+        .await;
+        match result {
+            Ok(resp) => Ok((resp, lease)),
+            Err(e) => Err(request_error(&e)),
+        }
+    }
+
+    async fn checkout(
+        &self,
+        uri: &Uri,
+    ) -> Result<(SendRequest<Full<Bytes>>, Lease), UpstreamError> {
+        let origin = self.origin(uri);
+        let mut conns = origin.conns.lock().await;
+        conns.retain(|c| !c.sender.is_closed());
+        let conn = match conns
+            .iter()
+            .find(|c| c.in_flight.load(Ordering::Acquire) < MAX_STREAMS_PER_CONNECTION)
+        {
+            Some(c) => Arc::clone(c),
+            None => {
+                let c = Arc::new(self.connect(uri).await?);
+                conns.push(Arc::clone(&c));
+                c
+            }
+        };
+        conn.in_flight.fetch_add(1, Ordering::AcqRel);
+        Ok((conn.sender.clone(), Lease(conn)))
+    }
+
+    fn origin(&self, uri: &Uri) -> Arc<Origin> {
+        let key = format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or("http"),
+            uri.authority().map_or("", |a| a.as_str())
+        );
+        let mut origins = match self.origins.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        Arc::clone(origins.entry(key).or_default())
+    }
+
+    async fn connect(&self, uri: &Uri) -> Result<H2Conn, UpstreamError> {
+        let io = self
+            .connector
+            .clone()
+            .oneshot(uri.clone())
+            .await
+            .map_err(|e| {
+                UpstreamError::new(
+                    ErrorClass::Connect,
+                    format!(
+                        "cannot connect to upstream: {}",
+                        crate::transport::root_cause(&*e)
+                    ),
+                )
+            })?;
+        if uri.scheme_str() == Some("https") && !io.connected().is_negotiated_h2() {
+            return Err(UpstreamError::new(
+                ErrorClass::Connect,
+                "the upstream did not negotiate HTTP/2; remove `http2: true` from this provider",
+            ));
+        }
+        let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
+            .timer(TokioTimer::new())
+            .keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(Duration::from_secs(20))
+            .handshake(io)
+            .await
+            .map_err(|e| request_error(&e))?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "upstream HTTP/2 connection ended with an error");
+            }
+        });
+        Ok(H2Conn {
+            sender,
+            in_flight: AtomicUsize::new(0),
+        })
+    }
+}
+
+fn request_error(e: &hyper::Error) -> UpstreamError {
+    if e.is_timeout() {
+        UpstreamError::new(ErrorClass::Timeout, "upstream timed out")
+    } else {
+        UpstreamError::new(
+            ErrorClass::Connect,
+            format!(
+                "upstream request failed: {}",
+                crate::transport::root_cause(e)
+            ),
+        )
+    }
+}
