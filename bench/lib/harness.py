@@ -993,7 +993,7 @@ during every measurement). Environment: `BENCH_GATEWAY_CPU` / `BENCH_LOAD_CPU` (
 
 KINDS = {"oha": scenario_oha, "stream": scenario_stream, "open-streams": scenario_open_streams,
          "callgrind": scenario_callgrind}
-ORDER = ["chat-c1", "chat-c16", "chat-c64", "full-path-c64", "chat-c256", "stream-50", "cross-format",
+ORDER = ["chat-c1", "chat-c16", "chat-c64", "chat-c64-h2", "full-path-c64", "chat-c256", "stream-50", "cross-format",
          "large-body", "open-streams-1000", "open-streams-5000", "open-streams-5000-h2", "instructions", "instructions-routed"]
 
 

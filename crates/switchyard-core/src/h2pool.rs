@@ -10,7 +10,7 @@
 //! connection under the limit RFC 9113 recommends servers allow at least (100).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -22,12 +22,18 @@ use hyper::client::conn::http2::SendRequest;
 use hyper_util::client::legacy::connect::Connection;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use switchyard_providers::{ErrorClass, UpstreamError};
+use tokio::time::Instant;
 use tower::ServiceExt;
 
 use crate::transport::Connector;
 
 /// Requests in flight on one connection before another is opened.
 pub const MAX_STREAMS_PER_CONNECTION: usize = 100;
+
+/// A connection with no request in flight for this long is closed (checked when the origin is
+/// next used), so that a burst does not leave its connections open for ever. The first idle
+/// connection of an origin is kept.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// A pool of HTTP/2 connections per origin.
 #[derive(Debug)]
@@ -47,6 +53,19 @@ struct Origin {
 struct H2Conn {
     sender: SendRequest<Full<Bytes>>,
     in_flight: AtomicUsize,
+    /// When the last request finished, in milliseconds since `epoch`.
+    last_done_ms: AtomicU64,
+    epoch: Instant,
+}
+
+impl H2Conn {
+    fn idle_for(&self, now: Instant) -> Option<Duration> {
+        if self.in_flight.load(Ordering::Acquire) > 0 {
+            return None;
+        }
+        let done = self.epoch + Duration::from_millis(self.last_done_ms.load(Ordering::Acquire));
+        Some(now.saturating_duration_since(done))
+    }
 }
 
 /// One request's claim on a connection slot, released when dropped.
@@ -55,6 +74,8 @@ pub struct Lease(Arc<H2Conn>);
 
 impl Drop for Lease {
     fn drop(&mut self) {
+        let ms = u64::try_from(self.0.epoch.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.0.last_done_ms.store(ms, Ordering::Release);
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -90,7 +111,17 @@ impl H2Pool {
     ) -> Result<(SendRequest<Full<Bytes>>, Lease), UpstreamError> {
         let origin = self.origin(uri);
         let mut conns = origin.conns.lock().await;
-        conns.retain(|c| !c.sender.is_closed());
+        let now = Instant::now();
+        let mut kept_idle = false;
+        conns.retain(|c| {
+            if c.sender.is_closed() {
+                return false;
+            }
+            match c.idle_for(now) {
+                Some(idle) if idle >= IDLE_TIMEOUT => !std::mem::replace(&mut kept_idle, true),
+                _ => true,
+            }
+        });
         let conn = match conns
             .iter()
             .find(|c| c.in_flight.load(Ordering::Acquire) < MAX_STREAMS_PER_CONNECTION)
@@ -155,6 +186,8 @@ impl H2Pool {
         Ok(H2Conn {
             sender,
             in_flight: AtomicUsize::new(0),
+            last_done_ms: AtomicU64::new(0),
+            epoch: Instant::now(),
         })
     }
 }
