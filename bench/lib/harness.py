@@ -848,7 +848,7 @@ def build_report(args, info, results, started_load):
 
     cg = [(n, r) for n, r in results.items() if r.get("kind") == "callgrind"]
     for n, r in cg:
-        w("### Instructions per request (callgrind)\n")
+        w(f"### {r.get('title') or 'Instructions per request (callgrind)'}\n")
         if r.get("skipped"):
             w(f"Skipped: {r['skipped']}.\n")
             continue
