@@ -40,6 +40,7 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 pub struct H2Pool {
     connector: Connector,
     origins: Mutex<HashMap<String, Arc<Origin>>>,
+    idle_timeout: Duration,
 }
 
 #[derive(Debug, Default)]
@@ -85,6 +86,7 @@ impl H2Pool {
         Self {
             connector,
             origins: Mutex::new(HashMap::new()),
+            idle_timeout: IDLE_TIMEOUT,
         }
     }
 
@@ -118,7 +120,7 @@ impl H2Pool {
                 return false;
             }
             match c.idle_for(now) {
-                Some(idle) if idle >= IDLE_TIMEOUT => !std::mem::replace(&mut kept_idle, true),
+                Some(idle) if idle >= self.idle_timeout => !std::mem::replace(&mut kept_idle, true),
                 _ => true,
             }
         });
@@ -203,5 +205,111 @@ fn request_error(e: &hyper::Error) -> UpstreamError {
                 crate::transport::root_cause(e)
             ),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+    use std::net::SocketAddr;
+
+    use hyper_util::rt::TokioIo;
+
+    use super::*;
+
+    /// An h2c server that counts the connections it accepts.
+    async fn h2c_server() -> (SocketAddr, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(|_req| async {
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+                    });
+                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .max_concurrent_streams(1000)
+                        .serve_connection(TokioIo::new(tcp), svc)
+                        .await;
+                });
+            }
+        });
+        (addr, accepted)
+    }
+
+    fn request(addr: SocketAddr) -> Request<Full<Bytes>> {
+        let mut req = Request::new(Full::new(Bytes::from_static(b"{}")));
+        *req.method_mut() = http::Method::POST;
+        *req.uri_mut() = format!("http://{addr}/v1/chat/completions")
+            .parse()
+            .expect("uri");
+        req
+    }
+
+    /// Request 101 in flight opens a second connection (hyper's own pool would queue it on the
+    /// first); once the responses are dropped their slots are reused, not new connections.
+    #[tokio::test]
+    async fn a_second_connection_opens_at_the_limit_and_freed_slots_are_reused() {
+        let (addr, accepted) = h2c_server().await;
+        let pool = H2Pool::new(crate::transport::connector(Duration::from_secs(2), true));
+        let mut held = Vec::new();
+        for _ in 0..MAX_STREAMS_PER_CONNECTION {
+            held.push(pool.send(request(addr)).await.expect("send"));
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "100 requests fit one connection"
+        );
+        held.push(pool.send(request(addr)).await.expect("send"));
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "request 101 opens another"
+        );
+        held.clear();
+        for _ in 0..(2 * MAX_STREAMS_PER_CONNECTION) {
+            let (resp, _lease) = pool.send(request(addr)).await.expect("send");
+            assert_eq!(resp.status(), 200);
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "released slots are reused"
+        );
+    }
+
+    /// Connections idle beyond the timeout are closed when the origin is next used, all but
+    /// one.
+    #[tokio::test]
+    async fn idle_connections_are_closed_but_one() {
+        let (addr, accepted) = h2c_server().await;
+        let mut pool = H2Pool::new(crate::transport::connector(Duration::from_secs(2), true));
+        pool.idle_timeout = Duration::from_millis(50);
+        let mut held = Vec::new();
+        for _ in 0..=MAX_STREAMS_PER_CONNECTION {
+            held.push(pool.send(request(addr)).await.expect("send"));
+        }
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
+        held.clear();
+        tokio::time::sleep(Duration::from_millis(120)).await;
+        let (resp, _lease) = pool.send(request(addr)).await.expect("send");
+        assert_eq!(resp.status(), 200);
+        let origin = pool.origin(&format!("http://{addr}/").parse().expect("uri"));
+        assert_eq!(
+            origin.conns.lock().await.len(),
+            1,
+            "one idle connection kept"
+        );
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "the kept one served the request"
+        );
     }
 }

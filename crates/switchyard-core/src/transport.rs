@@ -89,7 +89,7 @@ fn tls_config() -> rustls::ClientConfig {
     builder.with_root_certificates(roots).with_no_client_auth()
 }
 
-fn connector(connect_timeout: Duration, http2: bool) -> Connector {
+pub(crate) fn connector(connect_timeout: Duration, http2: bool) -> Connector {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
