@@ -20,6 +20,7 @@ mod http2;
 mod images;
 mod models;
 mod passthrough;
+mod shutdown;
 mod stream;
 mod timeouts;
 mod tools;
