@@ -25,7 +25,7 @@ use switchyard_providers::{ErrorClass, UpstreamError};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use crate::transport::Connector;
+use crate::transport::{request_failed, Connector};
 
 /// Requests in flight on one connection before another is opened.
 pub const MAX_STREAMS_PER_CONNECTION: usize = 100;
@@ -103,7 +103,7 @@ impl H2Pool {
         .await;
         match result {
             Ok(resp) => Ok((resp, lease)),
-            Err(e) => Err(request_error(&e)),
+            Err(e) => Err(request_failed(&e)),
         }
     }
 
@@ -179,7 +179,7 @@ impl H2Pool {
             .keep_alive_timeout(Duration::from_secs(20))
             .handshake(io)
             .await
-            .map_err(|e| request_error(&e))?;
+            .map_err(|e| request_failed(&e))?;
         tokio::spawn(async move {
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "upstream HTTP/2 connection ended with an error");
@@ -191,20 +191,6 @@ impl H2Pool {
             last_done_ms: AtomicU64::new(0),
             epoch: Instant::now(),
         })
-    }
-}
-
-fn request_error(e: &hyper::Error) -> UpstreamError {
-    if e.is_timeout() {
-        UpstreamError::new(ErrorClass::Timeout, "upstream timed out")
-    } else {
-        UpstreamError::new(
-            ErrorClass::Connect,
-            format!(
-                "upstream request failed: {}",
-                crate::transport::root_cause(e)
-            ),
-        )
     }
 }
 

@@ -275,17 +275,25 @@ impl UpstreamBody {
 
 /// Classifies a failed request without echoing the URL (which may carry a query key).
 fn classify_request_error(err: hyper_util::client::legacy::Error) -> UpstreamError {
-    if has_timeout(&err) {
-        UpstreamError::new(ErrorClass::Timeout, "upstream timed out")
-    } else if err.is_connect() {
+    if err.is_connect() && !has_timeout(&err) {
         UpstreamError::new(
             ErrorClass::Connect,
             format!("cannot connect to upstream: {}", root_cause(&err)),
         )
     } else {
+        request_failed(&err)
+    }
+}
+
+/// A request that failed before its response head arrived: `timeout` when a timer ran out
+/// anywhere in the chain, else `connect` (both retryable on another deployment).
+pub(crate) fn request_failed(err: &(dyn std::error::Error + 'static)) -> UpstreamError {
+    if has_timeout(err) {
+        UpstreamError::new(ErrorClass::Timeout, "upstream timed out")
+    } else {
         UpstreamError::new(
             ErrorClass::Connect,
-            format!("upstream request failed: {}", root_cause(&err)),
+            format!("upstream request failed: {}", root_cause(err)),
         )
     }
 }
@@ -309,6 +317,11 @@ fn has_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
             if io.kind() == std::io::ErrorKind::TimedOut {
                 return true;
             }
+        }
+        if e.downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_timeout)
+        {
+            return true;
         }
         cur = e.source();
     }

@@ -60,16 +60,22 @@ pub fn sim_env(sim: &SimHandle, extra: &[(&str, &str)]) -> HashMap<String, Strin
     env
 }
 
+/// The gateway's router for `yaml` (may use `${SIM}`), every provider also configured from
+/// the environment to point at `sim`.
+pub fn gateway_app(yaml: &str, sim: &SimHandle) -> axum::Router {
+    let env = sim_env(sim, &[]);
+    let config = switchyard_config::load_str(yaml, &env).expect("config");
+    let engine = switchyard_core::Engine::new(config).expect("engine");
+    switchyard_server::app(switchyard_server::AppState::new(engine))
+}
+
 /// Starts a simulator with `sim_config` and a gateway with `yaml` (may use `${SIM}` for the
 /// simulator's base URL; every provider is also configured from the environment).
 pub async fn start_with(yaml: &str, sim_config: SimConfig) -> Harness {
     let sim = switchyard_sim::start(SocketAddr::from(([127, 0, 0, 1], 0)), sim_config)
         .await
         .expect("sim");
-    let env = sim_env(&sim, &[]);
-    let config = switchyard_config::load_str(yaml, &env).expect("config");
-    let engine = switchyard_core::Engine::new(config).expect("engine");
-    let app = switchyard_server::app(switchyard_server::AppState::new(engine));
+    let app = gateway_app(yaml, &sim);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

@@ -23,10 +23,7 @@ async fn shutdown_drains_a_stream_in_flight_and_refuses_new_connections() {
     )
     .await
     .expect("sim");
-    let env = common::sim_env(&sim, &[]);
-    let config = switchyard_config::load_str("", &env).expect("config");
-    let engine = switchyard_core::Engine::new(config).expect("engine");
-    let app = switchyard_server::app(switchyard_server::AppState::new(engine));
+    let app = common::gateway_app("", &sim);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
