@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # The floor under issue 5's latency and CPU targets in this harness's pinning: a byte relay
-# (socat: no HTTP parsing, no routing, nothing but read/write) placed where the gateway sits
-# (CPU 0) pays the same two extra loopback hops, the same cross-CPU wake-ups and the same
-# kernel TCP work as any proxy. Whatever the gateway adds beyond the relay is its own cost.
+# (no HTTP parsing, no routing, nothing but read/write) placed where the gateway sits (CPU 0)
+# pays the same two extra loopback hops, the same cross-CPU wake-ups and the same kernel TCP
+# work as any proxy. Whatever the gateway adds beyond the relay is its own cost. Two relays:
+# socat (simple, poll(2), a process per connection) and HAProxy in TCP mode (epoll, one
+# thread: the efficient one, so the tighter CPU floor).
 #
 #   bench/relay-floor.sh            the three paths, CPUs as they are (idle cores sleep)
 #   bench/relay-floor.sh --awake    the same with a nice-19 busy loop on each CPU, so that no
@@ -11,11 +13,13 @@
 #
 # Reports, for direct / socat / switchyard: c=1 latency (oha), time to the first SSE event of a
 # stream (sydrive ttfb), and at c=64 throughput and CPU per request (socat: the parent's and
-# its forked children's utime+stime; switchyard: its own). Needs target/release/switchyard,
-# oha and socat (installed from Debian's packages if missing).
+# its forked children's utime+stime; HAProxy and switchyard: their own). Needs
+# target/release/switchyard, oha, socat and haproxy (the last two from Debian's packages,
+# installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v socat >/dev/null || apt-get install -y -qq socat >/dev/null
+command -v haproxy >/dev/null || apt-get install -y -qq haproxy >/dev/null
 OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
 BIN=target/release/switchyard
 SECS=${SECONDS_EACH:-8}
@@ -39,6 +43,22 @@ taskset -c 1 "$BIN" sim --listen 127.0.0.1:15010 >/dev/null 2>&1 & PIDS+=($!)
 taskset -c 0 "$BIN" serve --config /tmp/relay-gw.yaml --listen 127.0.0.1:15000 >/dev/null 2>&1 & GW=$!
 PIDS+=("$GW")
 sleep 1
+
+cat > /tmp/relay-haproxy.cfg <<'CFG'
+global
+    nbthread 1
+    maxconn 4000
+defaults
+    mode tcp
+    timeout connect 5s
+    timeout client 60s
+    timeout server 60s
+listen relay
+    bind 127.0.0.1:15030
+    server sim 127.0.0.1:15010
+CFG
+taskset -c 0 haproxy -f /tmp/relay-haproxy.cfg -db >/dev/null 2>&1 & HAP=$!
+PIDS+=("$HAP")
 
 start_socat() {
     taskset -c 0 socat TCP-LISTEN:15020,fork,reuseaddr,nodelay TCP:127.0.0.1:15010,nodelay &
@@ -90,6 +110,7 @@ latency_row "direct to simulator" http://127.0.0.1:15010/v1/chat/completions /tm
 start_socat
 latency_row "through socat (byte relay)" http://127.0.0.1:15020/v1/chat/completions /tmp/relay-direct.json
 kill "$SOC"; wait "$SOC" 2>/dev/null || true
+latency_row "through HAProxy (TCP mode)" http://127.0.0.1:15030/v1/chat/completions /tmp/relay-direct.json
 latency_row "through switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-gw.json
 echo
 echo "| path (stream, time to first event) | p50 | p99 |"
@@ -98,6 +119,7 @@ ttfb_row "direct to simulator" http://127.0.0.1:15010/v1/chat/completions /tmp/r
 start_socat
 ttfb_row "through socat (byte relay)" http://127.0.0.1:15020/v1/chat/completions /tmp/relay-stream-direct.json
 kill "$SOC"; wait "$SOC" 2>/dev/null || true
+ttfb_row "through HAProxy (TCP mode)" http://127.0.0.1:15030/v1/chat/completions /tmp/relay-stream-direct.json
 ttfb_row "through switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-stream-gw.json
 echo
 echo "| path (c=64) | req/s | relay CPU per request |"
@@ -105,4 +127,5 @@ echo "| --- | ---: | ---: |"
 start_socat
 cpu_row "through socat (byte relay; parent + forked children)" http://127.0.0.1:15020/v1/chat/completions /tmp/relay-direct.json "$SOC" children
 kill "$SOC"; wait "$SOC" 2>/dev/null || true
+cpu_row "through HAProxy (TCP mode, one thread)" http://127.0.0.1:15030/v1/chat/completions /tmp/relay-direct.json "$HAP"
 cpu_row "through switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-gw.json "$GW"
