@@ -489,18 +489,7 @@ async fn every_error_response_has_a_request_id() {
         "401: {:?}",
         unauthorized.headers()
     );
-    let too_large = h
-        .client
-        .post(h.url("/v1/chat/completions"))
-        .bearer_auth("k")
-        .json(&chat_body(
-            "openai/gpt-4o-mini",
-            user(&"x".repeat(4096)),
-            json!({}),
-        ))
-        .send()
-        .await
-        .expect("send");
+    let too_large = post_oversized(&h, None).await;
     assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert!(
         !header(too_large.headers(), "x-request-id").is_empty(),
@@ -560,19 +549,7 @@ async fn edge_responses_echo_the_clients_request_id() {
         assert_eq!(r.status(), status, "{path}");
         assert_eq!(header(r.headers(), "x-request-id"), id, "{path}");
     }
-    let too_large = h
-        .client
-        .post(h.url("/v1/chat/completions"))
-        .bearer_auth("k")
-        .header("x-request-id", "edge-413")
-        .json(&chat_body(
-            "openai/gpt-4o-mini",
-            user(&"x".repeat(4096)),
-            json!({}),
-        ))
-        .send()
-        .await
-        .expect("send");
+    let too_large = post_oversized(&h, Some("edge-413")).await;
     assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(header(too_large.headers(), "x-request-id"), "edge-413");
     for bad in ["x".repeat(129), "two words".to_owned()] {
@@ -620,4 +597,22 @@ async fn misspelt_bare_model_that_the_provider_does_not_know_is_404_with_suggest
         msg.contains("gpt-4o-mni") && msg.contains("openai/gpt-4o-mini"),
         "{msg}"
     );
+}
+
+/// A chat request over the test configs' body limit (4 KiB of prompt), with the master key
+/// `k` and optionally a client request id.
+async fn post_oversized(h: &common::Harness, request_id: Option<&str>) -> reqwest::Response {
+    let mut req = h
+        .client
+        .post(h.url("/v1/chat/completions"))
+        .bearer_auth("k")
+        .json(&chat_body(
+            "openai/gpt-4o-mini",
+            user(&"x".repeat(4096)),
+            json!({}),
+        ));
+    if let Some(id) = request_id {
+        req = req.header("x-request-id", id);
+    }
+    req.send().await.expect("send")
 }
