@@ -12,7 +12,8 @@
   issuing requests and never tells us when all N are established, so it cannot take
   a memory snapshot "with exactly N streams open".
 
-Standard library only (asyncio + raw HTTP/1.1), so it runs anywhere python3 does.
+Standard library only (asyncio + raw HTTP/1.1, TLS for https:// in open-streams), so it
+runs anywhere python3 does.
 Prints one JSON object on stdout.
 """
 
@@ -180,7 +181,7 @@ async def open_streams(args, body):
         async with sem:
             t0 = time.perf_counter()
             try:
-                reader, writer = await asyncio.open_connection(host, port)
+                reader, writer = await asyncio.open_connection(host, port, ssl=args.ssl)
                 writer.write(req)
                 await writer.drain()
                 status, hdrs = await read_head(reader)
@@ -240,11 +241,19 @@ def main():
     ap.add_argument("--hold", type=float, default=2.0)
     ap.add_argument("--settle", type=float, default=2.0)
     ap.add_argument("--pid", type=int, action="append", default=[], help="process to sample (open-streams)")
+    ap.add_argument("--cafile", help="CA to trust for https:// URLs (open-streams)")
     args = ap.parse_args()
-    rest = args.url.split("://", 1)[1]
+    scheme, rest = args.url.split("://", 1)
     hostport, _, path = rest.partition("/")
     args.host, _, port = hostport.partition(":")
-    args.port = int(port or 80)
+    args.port = int(port or (443 if scheme == "https" else 80))
+    args.ssl = None
+    if scheme == "https":
+        import ssl
+        if args.mode != "open-streams":
+            ap.error("https:// is supported by open-streams only")
+        args.ssl = ssl.create_default_context(cafile=args.cafile)
+        args.ssl.set_alpn_protocols(["http/1.1"])
     args.path = "/" + path
     with open(args.body, "rb") as f:
         body = f.read()

@@ -28,6 +28,8 @@ import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BENCH = os.path.join(ROOT, "bench")
+# The simulator's test certificates (SIM_TLS=1 scenarios); never use them outside tests.
+TLS_DIR = os.path.join(ROOT, "crates", "switchyard-sim", "testdata", "tls")
 WORK = os.path.join(BENCH, "results")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
@@ -293,13 +295,17 @@ def materialise_body(spec, model):
 class Stack:
     """The simulator (CPU 1) and optionally the gateway (CPU 0) for one scenario."""
 
-    def __init__(self, args, scen_dir, sim_args, gateway=True, gateway_wrapper=None):
+    def __init__(self, args, scen_dir, sim_args, gateway=True, gateway_wrapper=None, tls=False):
         self.args = args
         self.sim = None
         self.gw = None
         wait_port_free(SIM_ADDR)
         sim_argv = ["taskset", "-c", LOAD_CPU, args.bin, "sim", "--listen", SIM_ADDR] + shlex.split(sim_args)
-        env = dict(os.environ, BENCH_SIM=SIM_ADDR, SWITCHYARD_LOG=os.environ.get("SWITCHYARD_LOG", "warn"))
+        if tls:
+            sim_argv += ["--tls-cert", os.path.join(TLS_DIR, "server.pem"),
+                         "--tls-key", os.path.join(TLS_DIR, "server.key")]
+        env = dict(os.environ, BENCH_SIM=SIM_ADDR, BENCH_TLS_DIR=TLS_DIR,
+                   SWITCHYARD_LOG=os.environ.get("SWITCHYARD_LOG", "warn"))
         self.sim = Proc("sim", sim_argv, env=env)
         wait_port(SIM_ADDR, proc=self.sim.p)
         if gateway:
@@ -510,8 +516,10 @@ def scenario_open_streams(args, loader, name, sdir, prof):
     if m:
         interval_ms = int(m.group(1))
     res["chunk_interval_ms"] = interval_ms
+    tls = prof.get("SIM_TLS") == "1"
+    res["sim_tls"] = tls
     for side in ("direct", "gateway"):
-        stack = Stack(args, sdir, prof.get("SIM_ARGS", ""), gateway=(side == "gateway"))
+        stack = Stack(args, sdir, prof.get("SIM_ARGS", ""), gateway=(side == "gateway"), tls=tls)
         try:
             addr = SIM_ADDR if side == "direct" else GW_ADDR
             pid = stack.sim.pid if side == "direct" else stack.gw.pid
@@ -519,9 +527,11 @@ def scenario_open_streams(args, loader, name, sdir, prof):
                 res["idle"] = stack.idle
             log(f"  {side}: opening {n} streams")
             cpu0 = proc_cpu_s(pid)
-            r = loader.drive("open-streams", f"http://{addr}{prof['PATH_' + side.upper()]}", bd if side == "direct" else bg,
+            # Direct to a TLS simulator is HTTPS (HTTP/1.1); clients reach the gateway in cleartext.
+            scheme, extra = ("https", ["--cafile", os.path.join(TLS_DIR, "ca.pem")]) if tls and side == "direct" else ("http", [])
+            r = loader.drive("open-streams", f"{scheme}://{addr}{prof['PATH_' + side.upper()]}", bd if side == "direct" else bg,
                              headers_of(prof["HEADERS_" + side.upper()]),
-                             ["--streams", str(n), "--hold", str(hold), "--pid", str(pid), "--pid", str(stack.sim.pid)])
+                             ["--streams", str(n), "--hold", str(hold), "--pid", str(pid), "--pid", str(stack.sim.pid)] + extra)
             r["cpu_s_total"] = proc_cpu_s(pid) - cpu0
             res[side] = r
         finally:
@@ -926,8 +936,10 @@ def targets(results):
     r, gap = verdict(idle, 20, True, "MB", lambda x: f"{x:.1f} MB")
     T.append({"name": "idle RSS ≤ 20 MB", "measured": f"{idle:.1f} MB (largest of all fresh starts)" if idle else "not measured",
               "verdict": r, "gap": gap})
-    for label, res in (("HTTP/1.1 upstream (default)", os5), ("HTTP/2 upstream, provider `http2: true`",
-                                                              results.get("open-streams-5000-h2"))):
+    for label, res in (("HTTPS upstream, default config (HTTP/2 by ALPN)", results.get("open-streams-5000-tls")),
+                       ("HTTPS upstream, provider `http2: false`", results.get("open-streams-5000-tls-h1")),
+                       ("cleartext `http://` upstream, default config (HTTP/1.1)", os5),
+                       ("cleartext `http://` upstream, provider `http2: true`", results.get("open-streams-5000-h2"))):
         v = res and "gw_rss_held_mb" in res and max(res["gw_rss_held_mb"], res["gw_hwm_mb"])
         r, gap = verdict(v, 150, True, "MB", lambda x: f"{x:.1f} MB")
         T.append({"name": f"RSS with 5,000 open streams ≤ 150 MB, {label}",
@@ -996,7 +1008,8 @@ during every measurement). Environment: `BENCH_GATEWAY_CPU` / `BENCH_LOAD_CPU` (
 KINDS = {"oha": scenario_oha, "stream": scenario_stream, "open-streams": scenario_open_streams,
          "callgrind": scenario_callgrind}
 ORDER = ["chat-c1", "chat-c16", "chat-c64", "chat-c64-h2", "full-path-c64", "chat-c256", "stream-50", "cross-format",
-         "large-body", "open-streams-1000", "open-streams-5000", "open-streams-5000-h2", "instructions", "instructions-routed"]
+         "large-body", "open-streams-1000", "open-streams-5000", "open-streams-5000-h2", "open-streams-5000-tls",
+         "open-streams-5000-tls-h1", "instructions", "instructions-routed"]
 
 
 def main():

@@ -113,9 +113,33 @@ pub struct ProviderConfig {
     pub extra_unsupported: Vec<String>,
     /// Came from environment variables rather than the file.
     pub from_env: bool,
-    /// Send requests over HTTP/2 (ALPN for `https://`, prior knowledge for `http://`), many
-    /// streams per connection; HTTP/1.1 with one connection per in-flight request otherwise.
-    pub http2: bool,
+    /// Which HTTP version upstream calls use.
+    pub http: HttpVersion,
+    /// Extra trust anchors for this provider's TLS (`ca_file`), added to the built-in roots.
+    pub ca: Option<CaBundle>,
+}
+
+/// The HTTP version of a provider's upstream calls (`http2:` in the file).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum HttpVersion {
+    /// `http2` unset: HTTP/2 where the server offers it by ALPN on `https://`, with many
+    /// streams per connection; HTTP/1.1 otherwise (and always on `http://`).
+    #[default]
+    Auto,
+    /// `http2: false`: HTTP/1.1 only, one connection per in-flight request.
+    Http1,
+    /// `http2: true`: HTTP/2 only (ALPN on `https://`, prior knowledge on `http://`).
+    Http2,
+}
+
+/// Certificates (PEM) trusted for a provider in addition to the built-in web roots: a private
+/// CA in front of a self-hosted model server, or a TLS-inspecting proxy.
+#[derive(Debug, Clone)]
+pub struct CaBundle {
+    /// The file they came from (also the identity of the connection pool using them).
+    pub path: String,
+    /// DER certificates, parsed and checked at load time.
+    pub certs: std::sync::Arc<[rustls_pki_types::CertificateDer<'static>]>,
 }
 
 /// Routing strategy of a group.

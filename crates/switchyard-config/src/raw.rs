@@ -67,8 +67,8 @@ pub(crate) struct RawProvider {
     pub(crate) timeouts: Option<RawTimeouts>,
     #[serde(default)]
     pub(crate) unsupported_params: Vec<String>,
-    #[serde(default)]
-    pub(crate) http2: bool,
+    pub(crate) http2: Option<bool>,
+    pub(crate) ca_file: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -129,3 +129,50 @@ fn docs_examples_parse() {
     }
     assert!(blocks >= 2, "found {blocks} yaml blocks");
 }
+
+#[test]
+fn http_version_is_auto_unless_set() {
+    let yaml =
+        |extra: &str| format!("providers:\n  - name: o\n    kind: openai\n    api_key: k\n{extra}");
+    let version = |extra: &str| load_str(&yaml(extra), &env(&[])).unwrap().providers[0].http;
+    assert_eq!(version(""), HttpVersion::Auto);
+    assert_eq!(version("    http2: true\n"), HttpVersion::Http2);
+    assert_eq!(version("    http2: false\n"), HttpVersion::Http1);
+    let from_env = from_env(&env(&[("OPENAI_API_KEY", "sk")])).unwrap();
+    assert_eq!(from_env.providers[0].http, HttpVersion::Auto);
+}
+
+#[test]
+fn ca_file_is_read_and_checked_at_load() {
+    let yaml = |file: &str| {
+        format!("providers:\n  - name: o\n    kind: openai\n    api_key: k\n    ca_file: {file}\n")
+    };
+    let dir = std::env::temp_dir().join(format!("switchyard-ca-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+
+    let missing = dir.join("missing.pem");
+    let err = load_str(&yaml(missing.to_str().unwrap()), &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("cannot read") && err.contains("missing.pem"),
+        "{err}"
+    );
+
+    let empty = dir.join("empty.pem");
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let err = load_str(&yaml(empty.to_str().unwrap()), &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("providers[0].ca_file"), "{err}");
+
+    let ca = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../switchyard-sim/testdata/tls/ca.pem"
+    );
+    let cfg = load_str(&yaml(ca), &env(&[])).unwrap();
+    let bundle = cfg.providers[0].ca.as_ref().unwrap();
+    assert_eq!(bundle.certs.len(), 1);
+    assert_eq!(bundle.path, ca);
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -77,7 +77,15 @@ pub(crate) fn validate(
             timeouts: provider_timeouts,
             extra_unsupported: p.unsupported_params.clone(),
             from_env: false,
-            http2: p.http2,
+            http: match p.http2 {
+                None => HttpVersion::Auto,
+                Some(false) => HttpVersion::Http1,
+                Some(true) => HttpVersion::Http2,
+            },
+            ca: match p.ca_file.as_deref().filter(|f| !f.is_empty()) {
+                Some(file) => Some(ca_bundle(file, &format!("{path}.ca_file"))?),
+                None => None,
+            },
         });
     }
     if raw.server.providers_from_env.unwrap_or(true) {
@@ -184,8 +192,34 @@ fn env_provider(
         timeouts,
         extra_unsupported: Vec::new(),
         from_env: true,
-        http2: false,
+        http: HttpVersion::Auto,
+        ca: None,
     }
+}
+
+/// Reads and parses the PEM certificates of `ca_file`.
+fn ca_bundle(file: &str, path: &str) -> Result<CaBundle, ConfigError> {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::CertificateDer;
+    let text = std::fs::read(file).map_err(|source| ConfigError::Io {
+        path: file.to_owned(),
+        source,
+    })?;
+    let certs = CertificateDer::pem_slice_iter(&text)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            ConfigError::invalid(path, format!("{file}: not a PEM certificate file: {e}"))
+        })?;
+    if certs.is_empty() {
+        return Err(ConfigError::invalid(
+            path,
+            format!("{file}: no `BEGIN CERTIFICATE` block found"),
+        ));
+    }
+    Ok(CaBundle {
+        path: file.to_owned(),
+        certs: certs.into(),
+    })
 }
 
 fn env_base_url(

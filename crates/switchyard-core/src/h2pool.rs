@@ -10,7 +10,7 @@
 //! connection under the limit RFC 9113 recommends servers allow at least (100).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -41,6 +41,9 @@ pub struct H2Pool {
     connector: Connector,
     origins: Mutex<HashMap<String, Arc<Origin>>>,
     idle_timeout: Duration,
+    /// An `https://` origin that answers ALPN with HTTP/1.1 is remembered as such and its
+    /// requests handed back ([`Sent::Http1Only`]) instead of failing.
+    fallback: bool,
 }
 
 #[derive(Debug, Default)]
@@ -48,6 +51,18 @@ struct Origin {
     /// Held while choosing a connection and while opening a new one, so a burst of requests
     /// opens one connection per 100 requests, not one each.
     conns: tokio::sync::Mutex<Vec<Arc<H2Conn>>>,
+    /// The origin chose HTTP/1.1 by ALPN (fallback pools only); remembered for the life of
+    /// the process.
+    http1_only: AtomicBool,
+}
+
+/// What [`H2Pool::send`] did with a request.
+#[derive(Debug)]
+pub(crate) enum Sent {
+    /// Sent over HTTP/2: the response head and the connection slot it holds.
+    Response(Response<Incoming>, Lease),
+    /// Not sent: the origin speaks HTTP/1.1 only (fallback pools only).
+    Http1Only(Request<Full<Bytes>>),
 }
 
 #[derive(Debug)]
@@ -82,37 +97,48 @@ impl Drop for Lease {
 }
 
 impl H2Pool {
-    pub(crate) fn new(connector: Connector) -> Self {
+    /// A pool whose `https://` connections must negotiate HTTP/2 (`http2: true`), or, with
+    /// `fallback`, may settle on HTTP/1.1 (the connector must then offer both by ALPN).
+    pub(crate) fn new(connector: Connector, fallback: bool) -> Self {
         Self {
             connector,
             origins: Mutex::new(HashMap::new()),
             idle_timeout: IDLE_TIMEOUT,
+            fallback,
         }
     }
 
     /// Sends `req` on a connection with a free slot, opening one if needed.
-    pub(crate) async fn send(
-        &self,
-        req: Request<Full<Bytes>>,
-    ) -> Result<(Response<Incoming>, Lease), UpstreamError> {
-        let (mut sender, lease) = self.checkout(req.uri()).await?;
+    pub(crate) async fn send(&self, req: Request<Full<Bytes>>) -> Result<Sent, UpstreamError> {
+        let origin = self.origin(req.uri());
+        if origin.http1_only.load(Ordering::Acquire) {
+            return Ok(Sent::Http1Only(req));
+        }
+        let Some((mut sender, lease)) = self.checkout(&origin, req.uri()).await? else {
+            return Ok(Sent::Http1Only(req));
+        };
         let result = async {
             sender.ready().await?;
             sender.send_request(req).await
         }
         .await;
         match result {
-            Ok(resp) => Ok((resp, lease)),
+            Ok(resp) => Ok(Sent::Response(resp, lease)),
             Err(e) => Err(request_failed(&e)),
         }
     }
 
+    /// A connection slot, or `None` when the origin turned out to speak HTTP/1.1 only.
     async fn checkout(
         &self,
+        origin: &Origin,
         uri: &Uri,
-    ) -> Result<(SendRequest<Full<Bytes>>, Lease), UpstreamError> {
-        let origin = self.origin(uri);
+    ) -> Result<Option<(SendRequest<Full<Bytes>>, Lease)>, UpstreamError> {
         let mut conns = origin.conns.lock().await;
+        if origin.http1_only.load(Ordering::Acquire) {
+            // Found out by the request that held the lock before us.
+            return Ok(None);
+        }
         let now = Instant::now();
         let mut kept_idle = false;
         conns.retain(|c| {
@@ -130,13 +156,21 @@ impl H2Pool {
         {
             Some(c) => Arc::clone(c),
             None => {
-                let c = Arc::new(self.connect(uri).await?);
+                let Some(c) = self.connect(uri).await? else {
+                    origin.http1_only.store(true, Ordering::Release);
+                    tracing::info!(
+                        host = uri.host().unwrap_or(""),
+                        "the upstream does not offer HTTP/2; using HTTP/1.1 for it"
+                    );
+                    return Ok(None);
+                };
+                let c = Arc::new(c);
                 conns.push(Arc::clone(&c));
                 c
             }
         };
         conn.in_flight.fetch_add(1, Ordering::AcqRel);
-        Ok((conn.sender.clone(), Lease(conn)))
+        Ok(Some((conn.sender.clone(), Lease(conn))))
     }
 
     fn origin(&self, uri: &Uri) -> Arc<Origin> {
@@ -152,13 +186,17 @@ impl H2Pool {
         Arc::clone(origins.entry(key).or_default())
     }
 
-    async fn connect(&self, uri: &Uri) -> Result<H2Conn, UpstreamError> {
+    /// Opens a connection; `None` when a fallback pool's origin chose HTTP/1.1 by ALPN.
+    async fn connect(&self, uri: &Uri) -> Result<Option<H2Conn>, UpstreamError> {
         let io = self
             .connector
             .clone()
             .oneshot(uri.clone())
             .await
             .map_err(|e| {
+                if alpn_refused(&*e) {
+                    return not_http2();
+                }
                 UpstreamError::new(
                     ErrorClass::Connect,
                     format!(
@@ -168,10 +206,11 @@ impl H2Pool {
                 )
             })?;
         if uri.scheme_str() == Some("https") && !io.connected().is_negotiated_h2() {
-            return Err(UpstreamError::new(
-                ErrorClass::Connect,
-                "the upstream did not negotiate HTTP/2; remove `http2: true` from this provider",
-            ));
+            if self.fallback {
+                // This connection is dropped; the HTTP/1.1 pool opens its own.
+                return Ok(None);
+            }
+            return Err(not_http2());
         }
         let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
@@ -185,13 +224,47 @@ impl H2Pool {
                 tracing::debug!(error = %e, "upstream HTTP/2 connection ended with an error");
             }
         });
-        Ok(H2Conn {
+        Ok(Some(H2Conn {
             sender,
             in_flight: AtomicUsize::new(0),
             last_done_ms: AtomicU64::new(0),
             epoch: Instant::now(),
-        })
+        }))
     }
+}
+
+fn not_http2() -> UpstreamError {
+    UpstreamError::new(
+        ErrorClass::Connect,
+        "the upstream does not offer HTTP/2; remove `http2: true` from this provider",
+    )
+}
+
+/// The TLS server refused the handshake because it speaks none of the offered protocols (a
+/// rustls server offered only `h2` when it has `http/1.1` alone).
+fn alpn_refused(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur = Some(err);
+    while let Some(e) = cur {
+        if matches!(
+            e.downcast_ref::<rustls::Error>(),
+            Some(rustls::Error::AlertReceived(
+                rustls::AlertDescription::NoApplicationProtocol
+            ))
+        ) {
+            return true;
+        }
+        // `io::Error::source` skips the error it wraps (hyper-rustls nests two); look inside.
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(std::io::Error::get_ref)
+        {
+            if alpn_refused(inner) {
+                return true;
+            }
+        }
+        cur = e.source();
+    }
+    false
 }
 
 #[cfg(test)]
@@ -202,6 +275,7 @@ mod tests {
     use hyper_util::rt::TokioIo;
 
     use super::*;
+    use crate::transport::Alpn;
 
     /// An h2c server that counts the connections it accepts.
     async fn h2c_server() -> (SocketAddr, Arc<AtomicUsize>) {
@@ -228,6 +302,22 @@ mod tests {
         (addr, accepted)
     }
 
+    fn pool() -> H2Pool {
+        let tls = crate::transport::tls_config(None).expect("tls");
+        H2Pool::new(
+            crate::transport::connector(Duration::from_secs(2), Alpn::Http2, tls),
+            false,
+        )
+    }
+
+    /// Sends over HTTP/2; these tests' server speaks nothing else.
+    async fn send(pool: &H2Pool, req: Request<Full<Bytes>>) -> (Response<Incoming>, Lease) {
+        match pool.send(req).await.expect("send") {
+            Sent::Response(resp, lease) => (resp, lease),
+            Sent::Http1Only(_) => panic!("an h2c origin is never HTTP/1.1 only"),
+        }
+    }
+
     fn request(addr: SocketAddr) -> Request<Full<Bytes>> {
         let mut req = Request::new(Full::new(Bytes::from_static(b"{}")));
         *req.method_mut() = http::Method::POST;
@@ -242,17 +332,17 @@ mod tests {
     #[tokio::test]
     async fn a_second_connection_opens_at_the_limit_and_freed_slots_are_reused() {
         let (addr, accepted) = h2c_server().await;
-        let pool = H2Pool::new(crate::transport::connector(Duration::from_secs(2), true));
+        let pool = pool();
         let mut held = Vec::new();
         for _ in 0..MAX_STREAMS_PER_CONNECTION {
-            held.push(pool.send(request(addr)).await.expect("send"));
+            held.push(send(&pool, request(addr)).await);
         }
         assert_eq!(
             accepted.load(Ordering::SeqCst),
             1,
             "100 requests fit one connection"
         );
-        held.push(pool.send(request(addr)).await.expect("send"));
+        held.push(send(&pool, request(addr)).await);
         assert_eq!(
             accepted.load(Ordering::SeqCst),
             2,
@@ -260,7 +350,7 @@ mod tests {
         );
         held.clear();
         for _ in 0..(2 * MAX_STREAMS_PER_CONNECTION) {
-            let (resp, _lease) = pool.send(request(addr)).await.expect("send");
+            let (resp, _lease) = send(&pool, request(addr)).await;
             assert_eq!(resp.status(), 200);
         }
         assert_eq!(
@@ -275,16 +365,16 @@ mod tests {
     #[tokio::test]
     async fn idle_connections_are_closed_but_one() {
         let (addr, accepted) = h2c_server().await;
-        let mut pool = H2Pool::new(crate::transport::connector(Duration::from_secs(2), true));
+        let mut pool = pool();
         pool.idle_timeout = Duration::from_millis(50);
         let mut held = Vec::new();
         for _ in 0..=MAX_STREAMS_PER_CONNECTION {
-            held.push(pool.send(request(addr)).await.expect("send"));
+            held.push(send(&pool, request(addr)).await);
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
         held.clear();
         tokio::time::sleep(Duration::from_millis(120)).await;
-        let (resp, _lease) = pool.send(request(addr)).await.expect("send");
+        let (resp, _lease) = send(&pool, request(addr)).await;
         assert_eq!(resp.status(), 200);
         let origin = pool.origin(&format!("http://{addr}/").parse().expect("uri"));
         assert_eq!(

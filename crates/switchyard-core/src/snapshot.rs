@@ -111,7 +111,8 @@ fn adapter_for(kind: ProviderKind, dialect: Dialect) -> Arc<dyn Adapter> {
 }
 
 impl Snapshot {
-    /// Compiles `config`. Fails only on invalid routing rules.
+    /// Compiles `config`. Fails on invalid routing rules and on a provider `ca_file` without a
+    /// usable CA certificate.
     pub fn build(
         config: Config,
         transport: Arc<Transport>,
@@ -129,6 +130,12 @@ impl Snapshot {
                 (p.name.clone(), Arc::new(rt))
             })
             .collect();
+        for p in &config.providers {
+            // Builds (and shares) each provider's client now, so a bad CA fails the load.
+            transport
+                .client(p.timeouts.connect, p.http, p.ca.as_ref())
+                .map_err(|e| format!("providers `{}`: {e}", p.name))?;
+        }
         let rules = Rules::compile(&config.rules)?;
         let mut snap = Self {
             config: Arc::new(config),
@@ -166,15 +173,24 @@ impl Snapshot {
                 None
             }
         };
+        let client = match self.transport.client(
+            cfg.timeouts.connect,
+            provider.config.http,
+            provider.config.ca.as_ref(),
+        ) {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(deployment = %cfg.id, error = %e, "cannot build the upstream client; deployment skipped");
+                return None;
+            }
+        };
         let chat_url = parse(adapter.chat_url(&target, false))?;
         let stream_url = parse(adapter.chat_url(&target, true))?;
         let embeddings_url = adapter.embeddings_url(&target).and_then(parse);
         let mut dep = Deployment {
             cfg: cfg.clone(),
             provider: Arc::clone(provider),
-            client: self
-                .transport
-                .client(cfg.timeouts.connect, provider.config.http2),
+            client,
             chat_url,
             stream_url,
             embeddings_url,

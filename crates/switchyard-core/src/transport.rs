@@ -4,15 +4,22 @@
 //! Built on hyper-util's pooled client directly (not reqwest): the gateway only ever sends a
 //! prepared `POST` with a JSON body to a URI parsed once per deployment, so reqwest's
 //! per-request URL handling, redirect policy and response wrapping were pure overhead on the
-//! hot path (docs/benchmarks.md). HTTPS uses rustls with the webpki roots.
+//! hot path (docs/benchmarks.md). HTTPS uses rustls with the webpki roots, plus a provider's
+//! `ca_file`.
 //!
-//! By default upstream calls use HTTP/1.1 on hyper's pool of keep-alive connections, one per
-//! in-flight request. Not hyper's HTTP/2: its pool puts every request to a host on one HTTP/2
-//! connection and never opens a second one when the provider's
-//! `SETTINGS_MAX_CONCURRENT_STREAMS` (often 100) is reached (hyperium/hyper#2197, #3623); LLM
-//! streams live for minutes, so the 101st concurrent stream would wait for a slot until its
-//! deadline. Providers configured with `http2: true` go through [`crate::h2pool`] instead,
-//! which opens another connection every 100 concurrent requests.
+//! HTTP versions, per provider (`http2:`):
+//! - unset (the default): an `https://` origin is offered HTTP/2 and HTTP/1.1 by ALPN. If it
+//!   picks HTTP/2, requests share connections through [`crate::h2pool`]; if it picks HTTP/1.1,
+//!   the origin is remembered as such and served by hyper's HTTP/1.1 pool. `http://` origins
+//!   use HTTP/1.1 (a local model server rarely speaks cleartext HTTP/2).
+//! - `false`: HTTP/1.1 on hyper's pool of keep-alive connections, one per in-flight request.
+//! - `true`: HTTP/2 only, prior knowledge on `http://`.
+//!
+//! Not hyper's own HTTP/2 pool: it puts every request to a host on one HTTP/2 connection and
+//! never opens a second one when the provider's `SETTINGS_MAX_CONCURRENT_STREAMS` (often 100)
+//! is reached (hyperium/hyper#2197, #3623); LLM streams live for minutes, so the 101st
+//! concurrent stream would wait for a slot until its deadline. [`crate::h2pool`] opens another
+//! connection every 100 concurrent requests.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -26,27 +33,39 @@ use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
-use switchyard_config::Secret;
+use switchyard_config::{CaBundle, HttpVersion, Secret};
 use switchyard_providers::{AuthScheme, ErrorClass, UpstreamError};
 
-use crate::h2pool::{H2Pool, Lease};
+use crate::h2pool::{H2Pool, Lease, Sent};
 
 pub(crate) type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+type Http1Client = Client<Connector, Full<Bytes>>;
 
-/// A pooled upstream client (a cheap handle; clones share the pool): HTTP/1.1 with one
-/// keep-alive connection per in-flight request, or HTTP/2 with many requests per connection.
+/// A pooled upstream client (a cheap handle; clones share the pools).
 #[derive(Clone, Debug)]
 pub enum HttpClient {
-    /// HTTP/1.1.
-    Http1(Arc<Client<Connector, Full<Bytes>>>),
-    /// HTTP/2 (`http2: true` on the provider).
+    /// HTTP/1.1 only (`http2: false`): one keep-alive connection per in-flight request.
+    Http1(Arc<Http1Client>),
+    /// HTTP/2 only (`http2: true`): many requests per connection.
     Http2(Arc<H2Pool>),
+    /// The default: HTTP/2 where an `https://` origin offers it by ALPN, else HTTP/1.1.
+    Auto(Arc<AutoClient>),
 }
 
-/// Builds and shares HTTP clients. Clients are cheap handles over one connection pool each.
+/// The default client: both pools, and per origin the protocol it chose.
+#[derive(Debug)]
+pub struct AutoClient {
+    http1: Http1Client,
+    http2: H2Pool,
+}
+
+/// Clients are shared by every provider with the same settings.
+type ClientKey = (Duration, HttpVersion, Option<String>);
+
+/// Builds and shares HTTP clients. Clients are cheap handles over their connection pools.
 #[derive(Debug, Default)]
 pub struct Transport {
-    clients: Mutex<HashMap<(Duration, bool), HttpClient>>,
+    clients: Mutex<HashMap<ClientKey, HttpClient>>,
 }
 
 impl Transport {
@@ -55,29 +74,53 @@ impl Transport {
         Self::default()
     }
 
-    /// The client for a connect timeout and protocol (created once, then shared).
-    pub fn client(&self, connect_timeout: Duration, http2: bool) -> HttpClient {
+    /// The client for a connect timeout, HTTP version and extra CA (created once, then
+    /// shared). Fails when the CA bundle holds no usable certificate.
+    pub fn client(
+        &self,
+        connect_timeout: Duration,
+        http: HttpVersion,
+        ca: Option<&CaBundle>,
+    ) -> Result<HttpClient, String> {
+        let key = (connect_timeout, http, ca.map(|c| c.path.clone()));
         let mut clients = match self.clients.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        clients
-            .entry((connect_timeout, http2))
-            .or_insert_with(|| {
-                if http2 {
-                    HttpClient::Http2(Arc::new(H2Pool::new(connector(connect_timeout, true))))
-                } else {
-                    build_client(connect_timeout)
-                }
-            })
-            .clone()
+        if let Some(client) = clients.get(&key) {
+            return Ok(client.clone());
+        }
+        let tls = tls_config(ca)?;
+        let client = match http {
+            HttpVersion::Http1 => HttpClient::Http1(Arc::new(http1_client(connect_timeout, tls))),
+            HttpVersion::Http2 => HttpClient::Http2(Arc::new(H2Pool::new(
+                connector(connect_timeout, Alpn::Http2, tls),
+                false,
+            ))),
+            HttpVersion::Auto => HttpClient::Auto(Arc::new(AutoClient {
+                http1: http1_client(connect_timeout, tls.clone()),
+                http2: H2Pool::new(connector(connect_timeout, Alpn::Both, tls), true),
+            })),
+        };
+        clients.insert(key, client.clone());
+        Ok(client)
     }
 }
 
-fn tls_config() -> rustls::ClientConfig {
-    let roots = rustls::RootCertStore {
+/// The rustls client config: the webpki roots, plus `ca` when given.
+pub(crate) fn tls_config(ca: Option<&CaBundle>) -> Result<rustls::ClientConfig, String> {
+    let mut roots = rustls::RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
     };
+    if let Some(ca) = ca {
+        let (added, _ignored) = roots.add_parsable_certificates(ca.certs.iter().cloned());
+        if added == 0 {
+            return Err(format!(
+                "{}: no usable CA certificate (not X.509, or not a CA)",
+                ca.path
+            ));
+        }
+    }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = match rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -86,34 +129,44 @@ fn tls_config() -> rustls::ClientConfig {
         // The ring provider supports the default versions; this arm is unreachable in practice.
         Err(_) => rustls::ClientConfig::builder_with_protocol_versions(rustls::ALL_VERSIONS),
     };
-    builder.with_root_certificates(roots).with_no_client_auth()
+    Ok(builder.with_root_certificates(roots).with_no_client_auth())
 }
 
-pub(crate) fn connector(connect_timeout: Duration, http2: bool) -> Connector {
+/// The protocols a connector offers by ALPN on `https://`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Alpn {
+    Http1,
+    Http2,
+    Both,
+}
+
+pub(crate) fn connector(
+    connect_timeout: Duration,
+    alpn: Alpn,
+    tls: rustls::ClientConfig,
+) -> Connector {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(connect_timeout));
     http.set_keepalive(Some(Duration::from_secs(60)));
     let builder = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_tls_config(tls_config())
+        .with_tls_config(tls)
         .https_or_http();
-    if http2 {
-        builder.enable_http2().wrap_connector(http)
-    } else {
-        builder.enable_http1().wrap_connector(http)
+    match alpn {
+        Alpn::Http1 => builder.enable_http1().wrap_connector(http),
+        Alpn::Http2 => builder.enable_http2().wrap_connector(http),
+        Alpn::Both => builder.enable_all_versions().wrap_connector(http),
     }
 }
 
-fn build_client(connect_timeout: Duration) -> HttpClient {
-    let https = connector(connect_timeout, false);
-    let client = Client::builder(TokioExecutor::new())
+fn http1_client(connect_timeout: Duration, tls: rustls::ClientConfig) -> Http1Client {
+    Client::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(1024)
-        .build(https);
-    HttpClient::Http1(Arc::new(client))
+        .build(connector(connect_timeout, Alpn::Http1, tls))
 }
 
 /// Parses an upstream URL once (per deployment). Characters a URI may not carry (a space in a
@@ -207,14 +260,26 @@ impl UpstreamCall<'_> {
             }
         }
         let (resp, lease) = match self.client {
-            HttpClient::Http1(client) => (
-                client.request(req).await.map_err(classify_request_error)?,
-                None,
-            ),
-            HttpClient::Http2(pool) => {
+            HttpClient::Http1(client) => (send_http1(client, req).await?, None),
+            HttpClient::Http2(pool) => match Box::pin(pool.send(req)).await? {
                 // Boxed: opening a connection is a large future, and a rare one.
-                let (resp, lease) = Box::pin(pool.send(req)).await?;
-                (resp, Some(lease))
+                Sent::Response(resp, lease) => (resp, Some(lease)),
+                Sent::Http1Only(_) => {
+                    return Err(UpstreamError::new(
+                        ErrorClass::Connect,
+                        "the upstream did not negotiate HTTP/2",
+                    ))
+                }
+            },
+            HttpClient::Auto(auto) => {
+                if self.url.scheme() == Some(&http::uri::Scheme::HTTPS) {
+                    match Box::pin(auto.http2.send(req)).await? {
+                        Sent::Response(resp, lease) => (resp, Some(lease)),
+                        Sent::Http1Only(req) => (send_http1(&auto.http1, req).await?, None),
+                    }
+                } else {
+                    (send_http1(&auto.http1, req).await?, None)
+                }
             }
         };
         let (parts, body) = resp.into_parts();
@@ -227,6 +292,13 @@ impl UpstreamCall<'_> {
             },
         })
     }
+}
+
+async fn send_http1(
+    client: &Http1Client,
+    req: Request<Full<Bytes>>,
+) -> Result<http::Response<Incoming>, UpstreamError> {
+    client.request(req).await.map_err(classify_request_error)
 }
 
 /// An upstream response head and its body.

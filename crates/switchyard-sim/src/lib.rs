@@ -20,6 +20,7 @@ mod reply;
 mod route;
 mod sse;
 mod state;
+mod tls;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -27,6 +28,7 @@ use std::time::Duration;
 
 pub use fault::{Fault, Scenario};
 pub use state::{RecordedRequest, SimState};
+pub use tls::SimTls;
 
 /// Knobs of a simulator instance.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +46,8 @@ pub struct SimConfig {
     /// If set, only this key is accepted; otherwise any non-empty key not starting with
     /// `invalid` is.
     pub required_key: Option<String>,
+    /// Serve HTTPS with this identity (ALPN `h2` and `http/1.1`) instead of cleartext HTTP.
+    pub tls: Option<SimTls>,
 }
 
 impl Default for SimConfig {
@@ -55,6 +59,7 @@ impl Default for SimConfig {
             words: 24,
             record_requests: false,
             required_key: None,
+            tls: None,
         }
     }
 }
@@ -72,10 +77,13 @@ pub fn router(state: SimState) -> axum::Router {
         .with_state(state)
 }
 
-/// Binds `addr` (port 0 allowed), spawns the server and returns at once.
+/// Binds `addr` (port 0 allowed), spawns the server and returns at once. Serves HTTPS when
+/// `config.tls` is set.
 pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimHandle> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
+    let tls = config.tls.clone();
+    let https = tls.is_some();
     let state = SimState::new(config);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(state.clone());
@@ -83,41 +91,63 @@ pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimHa
         let shutdown = async move {
             let _ = stop_rx.await;
         };
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let _ = run(listener, tls.as_ref(), app, shutdown).await;
     });
     Ok(SimHandle {
         addr,
+        https,
         state,
         stop: stop_tx,
         task,
     })
 }
 
-/// Runs a simulator on `addr` until `shutdown` completes (used by `switchyard sim`).
+/// Runs a simulator on `addr` until `shutdown` completes (used by `switchyard sim`). Serves
+/// HTTPS when `config.tls` is set.
 pub async fn serve(
     addr: SocketAddr,
     config: SimConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
+    let tls = config.tls.clone();
     let state = SimState::new(config);
     let app = router(state.clone());
     let closing = state.clone();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // Release hanging and stalled responses so the graceful shutdown can finish.
-            closing.close();
-        })
-        .await
+    let shutdown = async move {
+        shutdown.await;
+        // Release hanging and stalled responses so the graceful shutdown can finish.
+        closing.close();
+    };
+    run(listener, tls.as_ref(), app, shutdown).await
+}
+
+/// `axum::serve` over cleartext TCP, or over TLS when `tls` is set, until `shutdown`.
+async fn run(
+    listener: tokio::net::TcpListener,
+    tls: Option<&SimTls>,
+    app: axum::Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    match tls {
+        Some(tls) => {
+            axum::serve(tls::TlsListener::new(listener, tls)?, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
 }
 
 /// A running simulator started by [`start`].
 #[derive(Debug)]
 pub struct SimHandle {
     addr: SocketAddr,
+    https: bool,
     state: SimState,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<()>,
@@ -129,9 +159,10 @@ impl SimHandle {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` when serving TLS.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The shared state (the same one the control API drives).

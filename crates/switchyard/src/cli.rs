@@ -56,6 +56,12 @@ enum Command {
         /// Words per reply.
         #[arg(long, default_value_t = 24)]
         words: usize,
+        /// Serve HTTPS (ALPN h2 and http/1.1) with this PEM certificate chain, leaf first.
+        #[arg(long, value_name = "FILE", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key (PKCS#8, SEC1 or PKCS#1) of --tls-cert.
+        #[arg(long, value_name = "FILE", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
 }
 
@@ -98,17 +104,29 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             chunk_interval_ms,
             chunks,
             words,
+            tls_cert,
+            tls_key,
         } => {
             telemetry::init(false);
+            let tls = match (tls_cert, tls_key) {
+                (Some(cert), Some(key)) => Some(
+                    switchyard_sim::SimTls::from_pem_files(&cert, &key)
+                        .context("cannot set up TLS for the simulator")?,
+                ),
+                // clap requires both or neither.
+                _ => None,
+            };
+            let scheme = if tls.is_some() { "https" } else { "http" };
             let config = switchyard_sim::SimConfig {
                 first_byte_latency: std::time::Duration::from_millis(latency_ms),
                 chunk_interval: std::time::Duration::from_millis(chunk_interval_ms),
                 chunks,
                 words,
+                tls,
                 ..Default::default()
             };
-            tracing::info!(%listen, "provider simulator listening");
-            output::line(&format!("switchyard sim: http://{listen}  (OpenAI at /v1, Anthropic at /v1/messages, Gemini at /v1beta)"));
+            tracing::info!(%listen, scheme, "provider simulator listening");
+            output::line(&format!("switchyard sim: {scheme}://{listen}  (OpenAI at /v1, Anthropic at /v1/messages, Gemini at /v1beta)"));
             switchyard_sim::serve(listen, config, serve::shutdown_signal())
                 .await
                 .context("simulator failed")

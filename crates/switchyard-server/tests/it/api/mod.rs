@@ -24,6 +24,7 @@ mod shutdown;
 mod stream;
 mod timeouts;
 mod tools;
+mod upstream_tls;
 
 /// A provider family as a client names it, and the config that enables it.
 #[derive(Debug, Clone, Copy)]
