@@ -4,14 +4,16 @@
 # pays the same two extra loopback hops, the same cross-CPU wake-ups and the same kernel TCP
 # work as any proxy. Whatever the gateway adds beyond the relay is its own cost. Two relays:
 # socat (simple, poll(2), a process per connection) and HAProxy in TCP mode (epoll, one
-# thread: the efficient one, so the tighter CPU floor).
+# thread: the efficient one, so the tighter CPU floor). And one HTTP proxy for comparison:
+# HAProxy in HTTP mode (parses and rewrites HTTP/1.1 on both sides, reuses keep-alive
+# connections to the simulator), the closest thing to what the gateway does without routing.
 #
 #   bench/relay-floor.sh            the three paths, CPUs as they are (idle cores sleep)
 #   bench/relay-floor.sh --awake    the same with a nice-19 busy loop on each CPU, so that no
 #                                   core drops into an idle state between requests: shows how
 #                                   much of the added latency is waking an idle vCPU
 #
-# Reports, for direct / socat / switchyard: c=1 latency (oha), time to the first SSE event of a
+# Reports, for direct / socat / HAProxy (both modes) / switchyard: c=1 latency (oha), time to the first SSE event of a
 # stream (sydrive ttfb), and at c=64 throughput and CPU per request (socat: the parent's and
 # its forked children's utime+stime; HAProxy and switchyard: their own). Needs
 # target/release/switchyard, oha, socat and haproxy (the last two from Debian's packages,
@@ -55,6 +57,12 @@ defaults
     timeout server 60s
 listen relay
     bind 127.0.0.1:15030
+    server sim 127.0.0.1:15010
+listen http
+    bind 127.0.0.1:15040
+    mode http
+    timeout http-keep-alive 60s
+    http-reuse always
     server sim 127.0.0.1:15010
 CFG
 taskset -c 0 haproxy -f /tmp/relay-haproxy.cfg -db >/dev/null 2>&1 & HAP=$!
@@ -111,6 +119,7 @@ start_socat
 latency_row "through socat (byte relay)" http://127.0.0.1:15020/v1/chat/completions /tmp/relay-direct.json
 kill "$SOC"; wait "$SOC" 2>/dev/null || true
 latency_row "through HAProxy (TCP mode)" http://127.0.0.1:15030/v1/chat/completions /tmp/relay-direct.json
+latency_row "through HAProxy (HTTP mode)" http://127.0.0.1:15040/v1/chat/completions /tmp/relay-direct.json
 latency_row "through switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-gw.json
 echo
 echo "| path (stream, time to first event) | p50 | p99 |"
@@ -120,6 +129,7 @@ start_socat
 ttfb_row "through socat (byte relay)" http://127.0.0.1:15020/v1/chat/completions /tmp/relay-stream-direct.json
 kill "$SOC"; wait "$SOC" 2>/dev/null || true
 ttfb_row "through HAProxy (TCP mode)" http://127.0.0.1:15030/v1/chat/completions /tmp/relay-stream-direct.json
+ttfb_row "through HAProxy (HTTP mode)" http://127.0.0.1:15040/v1/chat/completions /tmp/relay-stream-direct.json
 ttfb_row "through switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-stream-gw.json
 echo
 echo "| path (c=64) | req/s | relay CPU per request |"
@@ -128,4 +138,5 @@ start_socat
 cpu_row "through socat (byte relay; parent + forked children)" http://127.0.0.1:15020/v1/chat/completions /tmp/relay-direct.json "$SOC" children
 kill "$SOC"; wait "$SOC" 2>/dev/null || true
 cpu_row "through HAProxy (TCP mode, one thread)" http://127.0.0.1:15030/v1/chat/completions /tmp/relay-direct.json "$HAP"
+cpu_row "through HAProxy (HTTP mode, one thread)" http://127.0.0.1:15040/v1/chat/completions /tmp/relay-direct.json "$HAP"
 cpu_row "through switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-gw.json "$GW"
