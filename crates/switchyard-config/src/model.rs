@@ -136,7 +136,7 @@ pub enum HttpVersion {
 /// CA in front of a self-hosted model server, or a TLS-inspecting proxy.
 #[derive(Debug, Clone)]
 pub struct CaBundle {
-    /// The file they came from (also the identity of the connection pool using them).
+    /// The file they came from.
     pub path: String,
     /// DER certificates, parsed and checked at load time.
     pub certs: std::sync::Arc<[rustls_pki_types::CertificateDer<'static>]>,

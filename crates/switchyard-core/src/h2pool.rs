@@ -30,6 +30,16 @@ use crate::transport::{request_failed, Connector};
 /// Requests in flight on one connection before another is opened.
 pub const MAX_STREAMS_PER_CONNECTION: usize = 100;
 
+/// Receive window of one upstream stream: how much of a response the provider may send ahead
+/// of the gateway reading it (hyper's default is 2 MiB).
+pub const STREAM_WINDOW: u32 = 1024 * 1024;
+
+/// Receive window of a whole connection: every stream's window at once. With hyper's default
+/// (5 MiB, less than three streams' windows) a few clients that stop reading would stall every
+/// other stream sharing their connection; sized like this, streams never wait on each other.
+/// It is only a permission: memory is used by data actually buffered.
+pub const CONNECTION_WINDOW: u32 = STREAM_WINDOW * MAX_STREAMS_PER_CONNECTION as u32;
+
 /// A connection with no request in flight for this long is closed (checked when the origin is
 /// next used), so that a burst does not leave its connections open for ever. The first idle
 /// connection of an origin is kept.
@@ -214,6 +224,8 @@ impl H2Pool {
         }
         let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
+            .initial_stream_window_size(STREAM_WINDOW)
+            .initial_connection_window_size(CONNECTION_WINDOW)
             .keep_alive_interval(Duration::from_secs(30))
             .keep_alive_timeout(Duration::from_secs(20))
             .handshake(io)
@@ -302,6 +314,31 @@ mod tests {
         (addr, accepted)
     }
 
+    /// An h2c server whose every response body is `size` bytes.
+    async fn h2c_server_sending(size: usize) -> SocketAddr {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let body = Bytes::from(vec![b'x'; size]);
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let body = body.clone();
+                tokio::spawn(async move {
+                    let svc = hyper::service::service_fn(move |_req| {
+                        let body = body.clone();
+                        async move { Ok::<_, Infallible>(Response::new(Full::new(body))) }
+                    });
+                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .max_concurrent_streams(1000)
+                        .serve_connection(TokioIo::new(tcp), svc)
+                        .await;
+                });
+            }
+        });
+        addr
+    }
+
     fn pool() -> H2Pool {
         let tls = crate::transport::tls_config(None).expect("tls");
         H2Pool::new(
@@ -358,6 +395,29 @@ mod tests {
             2,
             "released slots are reused"
         );
+    }
+
+    /// Responses nobody reads (clients that stopped reading) fill their own stream windows
+    /// but never the connection's: a later response on the same connection still arrives.
+    #[tokio::test]
+    async fn unread_responses_do_not_stall_the_connection() {
+        let size = 3 * 1024 * 1024;
+        let addr = h2c_server_sending(size).await;
+        let pool = pool();
+        let mut unread = Vec::new();
+        for _ in 0..6 {
+            unread.push(send(&pool, request(addr)).await);
+        }
+        let (resp, _lease) = send(&pool, request(addr)).await;
+        let body = tokio::time::timeout(
+            Duration::from_secs(5),
+            http_body_util::BodyExt::collect(resp.into_body()),
+        )
+        .await
+        .expect("the last response is not stalled behind the unread ones")
+        .expect("body");
+        assert_eq!(body.to_bytes().len(), size);
+        assert_eq!(unread.len(), 6);
     }
 
     /// Connections idle beyond the timeout are closed when the origin is next used, all but

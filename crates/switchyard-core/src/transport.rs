@@ -59,8 +59,13 @@ pub struct AutoClient {
     http2: H2Pool,
 }
 
-/// Clients are shared by every provider with the same settings.
-type ClientKey = (Duration, HttpVersion, Option<String>);
+/// Clients are shared by every provider with the same settings; extra CAs by content, so a
+/// changed `ca_file` gets a new client.
+type ClientKey = (
+    Duration,
+    HttpVersion,
+    Option<Arc<[rustls::pki_types::CertificateDer<'static>]>>,
+);
 
 /// Builds and shares HTTP clients. Clients are cheap handles over their connection pools.
 #[derive(Debug, Default)]
@@ -82,7 +87,7 @@ impl Transport {
         http: HttpVersion,
         ca: Option<&CaBundle>,
     ) -> Result<HttpClient, String> {
-        let key = (connect_timeout, http, ca.map(|c| c.path.clone()));
+        let key = (connect_timeout, http, ca.map(|c| Arc::clone(&c.certs)));
         let mut clients = match self.clients.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
