@@ -228,6 +228,9 @@ impl H2Pool {
             .initial_connection_window_size(CONNECTION_WINDOW)
             .keep_alive_interval(Duration::from_secs(30))
             .keep_alive_timeout(Duration::from_secs(20))
+            // Also while idle: a connection silently dropped by a NAT or load balancer is
+            // found dead and pruned instead of taking the next request into a black hole.
+            .keep_alive_while_idle(true)
             .handshake(io)
             .await
             .map_err(|e| request_failed(&e))?;
