@@ -66,6 +66,41 @@ struct Origin {
     http1_only: AtomicBool,
 }
 
+impl Origin {
+    /// Stops choosing `conn` (it is closing); requests on it finish undisturbed.
+    async fn forget(&self, conn: &Arc<H2Conn>) {
+        self.conns.lock().await.retain(|c| !Arc::ptr_eq(c, conn));
+    }
+}
+
+/// A copy of a request about to be sent (the body is shared, not copied).
+fn copy_request(req: &Request<Full<Bytes>>) -> Request<Full<Bytes>> {
+    let mut copy = Request::new(req.body().clone());
+    *copy.method_mut() = req.method().clone();
+    *copy.uri_mut() = req.uri().clone();
+    *copy.headers_mut() = req.headers().clone();
+    copy
+}
+
+/// The provider did not process the request (RFC 9113 §8.7): its stream was refused, it was
+/// above the last stream a graceful GOAWAY let finish, or it never left the gateway.
+fn unprocessed(err: &hyper::Error) -> bool {
+    if err.is_canceled() || err.is_closed() {
+        return true;
+    }
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(h2e) = e.downcast_ref::<h2::Error>() {
+            return h2e.reason() == Some(h2::Reason::REFUSED_STREAM)
+                || (h2e.is_go_away()
+                    && h2e.is_remote()
+                    && h2e.reason() == Some(h2::Reason::NO_ERROR));
+        }
+        cur = e.source();
+    }
+    false
+}
+
 /// What [`H2Pool::send`] did with a request.
 #[derive(Debug)]
 pub(crate) enum Sent {
@@ -118,23 +153,37 @@ impl H2Pool {
         }
     }
 
-    /// Sends `req` on a connection with a free slot, opening one if needed.
+    /// Sends `req` on a connection with a free slot, opening one if needed. A request the
+    /// provider provably did not process (its connection was closing: GOAWAY, a refused
+    /// stream, a connection gone before the request left) is sent once more on another
+    /// connection, so a provider rotating its connections costs no attempt.
     pub(crate) async fn send(&self, req: Request<Full<Bytes>>) -> Result<Sent, UpstreamError> {
         let origin = self.origin(req.uri());
-        if origin.http1_only.load(Ordering::Acquire) {
-            return Ok(Sent::Http1Only(req));
-        }
-        let Some((mut sender, lease)) = self.checkout(&origin, req.uri()).await? else {
-            return Ok(Sent::Http1Only(req));
-        };
-        let result = async {
-            sender.ready().await?;
-            sender.send_request(req).await
-        }
-        .await;
-        match result {
-            Ok(resp) => Ok(Sent::Response(resp, lease)),
-            Err(e) => Err(request_failed(&e)),
+        let mut req = req;
+        let mut again = true;
+        loop {
+            if origin.http1_only.load(Ordering::Acquire) {
+                return Ok(Sent::Http1Only(req));
+            }
+            let Some((mut sender, lease)) = self.checkout(&origin, req.uri()).await? else {
+                return Ok(Sent::Http1Only(req));
+            };
+            let copy = again.then(|| copy_request(&req));
+            let result = async {
+                sender.ready().await?;
+                sender.send_request(req).await
+            }
+            .await;
+            match (result, copy) {
+                (Ok(resp), _) => return Ok(Sent::Response(resp, lease)),
+                (Err(e), Some(copy)) if unprocessed(&e) => {
+                    tracing::debug!(error = %e, "upstream HTTP/2 connection closing; request sent again on another");
+                    origin.forget(&lease.0).await;
+                    req = copy;
+                    again = false;
+                }
+                (Err(e), _) => return Err(request_failed(&e)),
+            }
         }
     }
 
@@ -342,6 +391,43 @@ mod tests {
         addr
     }
 
+    /// An h2c server that sends GOAWAY (graceful) on each connection after `per_conn`
+    /// requests, like front ends that cap a connection's age or request count.
+    async fn h2c_server_goaway_after(per_conn: usize) -> (SocketAddr, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let served = Arc::new(AtomicUsize::new(0));
+                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+                    let svc = hyper::service::service_fn(move |_req| {
+                        if served.fetch_add(1, Ordering::SeqCst) + 1 == per_conn {
+                            let _ = tx.send(());
+                        }
+                        async {
+                            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+                        }
+                    });
+                    let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(tcp), svc);
+                    tokio::pin!(conn);
+                    tokio::select! {
+                        _ = conn.as_mut() => return,
+                        _ = rx.recv() => conn.as_mut().graceful_shutdown(),
+                    }
+                    let _ = conn.await;
+                });
+            }
+        });
+        (addr, accepted)
+    }
+
     fn pool() -> H2Pool {
         let tls = crate::transport::tls_config(None).expect("tls");
         H2Pool::new(
@@ -421,6 +507,50 @@ mod tests {
         .expect("body");
         assert_eq!(body.to_bytes().len(), size);
         assert_eq!(unread.len(), 6);
+    }
+
+    /// A provider closing connections gracefully (GOAWAY) costs no request: later requests,
+    /// one after another and many at once, go to new connections.
+    #[tokio::test]
+    async fn requests_survive_connections_closed_with_goaway() {
+        let (addr, accepted) = h2c_server_goaway_after(3).await;
+        let pool = Arc::new(pool());
+        for i in 0..12 {
+            let (resp, _lease) = match pool.send(request(addr)).await {
+                Ok(Sent::Response(resp, lease)) => (resp, lease),
+                Ok(Sent::Http1Only(_)) => panic!("h2c origin"),
+                Err(e) => panic!("sequential request {i} failed: {e}"),
+            };
+            assert_eq!(resp.status(), 200);
+        }
+        assert!(
+            accepted.load(Ordering::SeqCst) >= 2,
+            "connections were closed and reopened"
+        );
+        let mut tasks = Vec::new();
+        for _ in 0..60 {
+            let pool = Arc::clone(&pool);
+            tasks.push(tokio::spawn(async move {
+                match pool.send(request(addr)).await {
+                    Ok(Sent::Response(resp, _lease)) => Ok(resp.status()),
+                    Ok(Sent::Http1Only(_)) => panic!("h2c origin"),
+                    Err(e) => Err(e.to_string()),
+                }
+            }));
+        }
+        let mut failed = Vec::new();
+        for t in tasks {
+            match t.await.expect("task") {
+                Ok(status) => assert_eq!(status, 200),
+                Err(e) => failed.push(e),
+            }
+        }
+        assert!(
+            failed.is_empty(),
+            "{} of 60 concurrent requests failed: {:?}",
+            failed.len(),
+            failed.first()
+        );
     }
 
     /// Connections idle beyond the timeout are closed when the origin is next used, all but
