@@ -129,3 +129,106 @@ async fn an_unknown_certificate_authority_is_refused() {
     assert!(msg.to_lowercase().contains("certificate"), "{body}");
     assert_eq!(h.sim.request_count("gpt-4o-mini"), 0);
 }
+
+/// Over HTTP/2 a broken upstream stream (the simulator resets it) and a silent one both end
+/// the client's stream with one error event and no `[DONE]`; neither disturbs the shared
+/// connection, so the next request on it is served.
+#[tokio::test]
+async fn broken_and_stalled_http2_streams_end_with_an_error_event() {
+    let h = start(&with_ca("    timeouts:\n      idle: 300ms\n"), sim_tls()).await;
+    for (directive, kind) in [
+        ("[[sim:drop_after=2]]", "upstream_error"),
+        ("[[sim:stall_after=2]]", "timeout_error"),
+    ] {
+        let resp = h
+            .post(
+                "/v1/chat/completions",
+                chat_body(
+                    "m",
+                    user(&format!("{directive} go")),
+                    json!({"stream": true}),
+                ),
+            )
+            .await;
+        let s = tokio::time::timeout(std::time::Duration::from_secs(5), OpenAiStream::read(resp))
+            .await
+            .expect("the stream was never ended");
+        assert!(!s.done, "{directive}: {:?}", s.data);
+        assert!(!s.text().is_empty(), "{directive}: {:?}", s.data);
+        let last = s.chunks.last().expect("chunks");
+        assert_eq!(
+            super::openai_error(last)["type"],
+            kind,
+            "{directive}: {last}"
+        );
+    }
+    let resp = chat(&h, "still served").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(versions(&h), ["HTTP/2.0", "HTTP/2.0", "HTTP/2.0"]);
+}
+
+/// Clients that leave mid-stream cancel their HTTP/2 upstream stream: the deployment's
+/// in-flight count returns to zero, and after more disconnects than one connection has slots
+/// streams are still served.
+#[tokio::test]
+async fn client_disconnects_release_http2_streams() {
+    let h = common::start_with(
+        &with_ca(""),
+        SimConfig {
+            tls: Some(sim_tls()),
+            chunk_interval: std::time::Duration::from_millis(50),
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let limit = switchyard_core::h2pool::MAX_STREAMS_PER_CONNECTION;
+    for _ in 0..(limit + 20) {
+        let mut resp = h
+            .post(
+                "/v1/chat/completions",
+                chat_body(
+                    "m",
+                    user("[[sim:chunks=100]] talk slowly"),
+                    json!({"stream": true}),
+                ),
+            )
+            .await;
+        assert_eq!(resp.status(), 200);
+        let first = resp.chunk().await.expect("read").expect("a first chunk");
+        assert!(!first.is_empty());
+        drop(resp);
+    }
+    let mut n = u64::MAX;
+    for _ in 0..100 {
+        let v: serde_json::Value = h
+            .client
+            .get(h.url("/admin/v1/deployments"))
+            .send()
+            .await
+            .expect("admin")
+            .json()
+            .await
+            .expect("json");
+        n = v["deployments"][0]["state"]["in_flight"]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no in_flight: {v}"));
+        if n == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(n, 0, "in-flight did not return to 0 after the clients left");
+    let resp = h
+        .post(
+            "/v1/chat/completions",
+            chat_body(
+                "m",
+                user("echo: after the disconnects"),
+                json!({"stream": true}),
+            ),
+        )
+        .await;
+    let s = OpenAiStream::read(resp).await;
+    assert!(s.done);
+    assert_eq!(s.text(), "after the disconnects");
+}
