@@ -99,6 +99,7 @@ pub async fn attempt(
     let call = UpstreamCall {
         client: &dep.client,
         url,
+        host: dep.host.as_ref(),
         body: prepared.body.clone(),
         auth: &provider.auth,
         static_headers: provider.adapter.static_headers(),

@@ -53,6 +53,9 @@ pub struct Deployment {
     pub stream_url: http::Uri,
     /// URL of an embeddings call.
     pub embeddings_url: Option<http::Uri>,
+    /// `Host` header of the upstream (HTTP/1.1), built once: hyper-util would format it per
+    /// request.
+    pub host: Option<http::HeaderValue>,
     /// Effective price (override, else table).
     pub price: Option<Price>,
     /// Effective context window.

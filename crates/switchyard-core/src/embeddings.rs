@@ -76,6 +76,7 @@ impl Engine {
             let call = UpstreamCall {
                 client: &dep.client,
                 url,
+                host: dep.host.as_ref(),
                 body: upstream_body,
                 auth: &dep.provider.auth,
                 static_headers: adapter.static_headers(),

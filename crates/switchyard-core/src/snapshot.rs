@@ -191,6 +191,9 @@ impl Snapshot {
             cfg: cfg.clone(),
             provider: Arc::clone(provider),
             client,
+            host: chat_url
+                .authority()
+                .and_then(|a| http::HeaderValue::from_str(a.as_str()).ok()),
             chat_url,
             stream_url,
             embeddings_url,

@@ -235,6 +235,8 @@ pub struct UpstreamCall<'a> {
     pub client: &'a HttpClient,
     /// Full URL.
     pub url: &'a Uri,
+    /// The `Host` header for `url` (set on HTTP/1.1 requests), prebuilt.
+    pub host: Option<&'a HeaderValue>,
     /// JSON body.
     pub body: Bytes,
     /// Credential header.
@@ -265,7 +267,7 @@ impl UpstreamCall<'_> {
             }
         }
         let (resp, lease) = match self.client {
-            HttpClient::Http1(client) => (send_http1(client, req).await?, None),
+            HttpClient::Http1(client) => (send_http1(client, req, self.host).await?, None),
             HttpClient::Http2(pool) => match Box::pin(pool.send(req)).await? {
                 // Boxed: opening a connection is a large future, and a rare one.
                 Sent::Response(resp, lease) => (resp, Some(lease)),
@@ -280,10 +282,12 @@ impl UpstreamCall<'_> {
                 if self.url.scheme() == Some(&http::uri::Scheme::HTTPS) {
                     match Box::pin(auto.http2.send(req)).await? {
                         Sent::Response(resp, lease) => (resp, Some(lease)),
-                        Sent::Http1Only(req) => (send_http1(&auto.http1, req).await?, None),
+                        Sent::Http1Only(req) => {
+                            (send_http1(&auto.http1, req, self.host).await?, None)
+                        }
                     }
                 } else {
-                    (send_http1(&auto.http1, req).await?, None)
+                    (send_http1(&auto.http1, req, self.host).await?, None)
                 }
             }
         };
@@ -301,8 +305,12 @@ impl UpstreamCall<'_> {
 
 async fn send_http1(
     client: &Http1Client,
-    req: Request<Full<Bytes>>,
+    mut req: Request<Full<Bytes>>,
+    host: Option<&HeaderValue>,
 ) -> Result<http::Response<Incoming>, UpstreamError> {
+    if let Some(host) = host {
+        req.headers_mut().insert(http::header::HOST, host.clone());
+    }
     client.request(req).await.map_err(classify_request_error)
 }
 

@@ -34,6 +34,16 @@ async fn http2_is_used_only_where_configured() {
         let seen = h.sim.requests("gpt-4o-mini");
         assert_eq!(seen.len(), 1);
         assert_eq!(seen[0].version, version, "http2: {http2}");
+        if !http2 {
+            // One `Host`, with the port (prebuilt per deployment, not formatted per request).
+            let hosts: Vec<&str> = seen[0]
+                .headers
+                .iter()
+                .filter(|(k, _)| k == "host")
+                .map(|(_, v)| v.as_str())
+                .collect();
+            assert_eq!(hosts, [h.sim.addr().to_string().as_str()]);
+        }
     }
 }
 
