@@ -455,6 +455,42 @@ pub async fn read_body_capped(
 mod tests {
     use super::*;
 
+    /// A `ca_file` whose PEM blocks hold no parsable certificate fails the load with the file
+    /// named; a real CA is accepted.
+    #[test]
+    fn ca_bundles_without_a_usable_certificate_are_refused() {
+        let junk = CaBundle {
+            path: "junk.pem".to_owned(),
+            certs: vec![rustls::pki_types::CertificateDer::from(vec![1u8, 2, 3])].into(),
+        };
+        let err = tls_config(Some(&junk)).unwrap_err();
+        assert!(
+            err.starts_with("junk.pem: no usable CA certificate"),
+            "{err}"
+        );
+        let transport = Transport::new();
+        assert!(transport
+            .client(Duration::from_secs(1), HttpVersion::Auto, Some(&junk))
+            .is_err());
+
+        use rustls::pki_types::pem::PemObject;
+        let pem = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../switchyard-sim/testdata/tls/ca.pem"
+        );
+        let ca = CaBundle {
+            path: pem.to_owned(),
+            certs: rustls::pki_types::CertificateDer::pem_file_iter(pem)
+                .unwrap()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+                .into(),
+        };
+        assert!(transport
+            .client(Duration::from_secs(1), HttpVersion::Auto, Some(&ca))
+            .is_ok());
+    }
+
     #[test]
     fn upstream_urls_are_validated_and_encoded() {
         let u = parse_upstream_url("https://api.openai.com/v1/chat/completions").unwrap();
