@@ -22,6 +22,30 @@ pub struct Config {
     pub models: Vec<ModelGroup>,
     /// Ordered conditional routing rules (CEL source; compiled by the engine at load).
     pub rules: Vec<RuleConfig>,
+    /// Egress proxy for upstream calls, from the environment.
+    pub proxy: ProxyConfig,
+}
+
+/// The egress proxy, from the conventional variables (`HTTPS_PROXY`, `HTTP_PROXY`,
+/// `ALL_PROXY`, `NO_PROXY`, upper or lower case, as curl and the OpenAI SDK read them).
+/// Values may carry credentials (`http://user:pass@proxy:3128`), hence [`Secret`].
+#[derive(Debug, Clone, Default)]
+pub struct ProxyConfig {
+    /// Proxy for `https://` upstreams.
+    pub https: Option<Secret>,
+    /// Proxy for `http://` upstreams.
+    pub http: Option<Secret>,
+    /// Proxy for both when the specific one is unset.
+    pub all: Option<Secret>,
+    /// Hosts, domains and networks reached directly (comma separated; `*` for all).
+    pub no_proxy: Option<String>,
+}
+
+impl ProxyConfig {
+    /// Whether any proxy is set.
+    pub fn is_set(&self) -> bool {
+        self.https.is_some() || self.http.is_some() || self.all.is_some()
+    }
 }
 
 impl Config {

@@ -176,3 +176,35 @@ fn ca_file_is_read_and_checked_at_load() {
     assert_eq!(bundle.path, ca);
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn egress_proxy_comes_from_the_environment() {
+    let cfg = load_str(
+        "",
+        &env(&[
+            ("HTTPS_PROXY", "http://user:secret@proxy.corp:3128"),
+            ("no_proxy", "localhost,.internal"),
+            ("NO_PROXY", "ignored"),
+        ]),
+    )
+    .unwrap();
+    assert!(cfg.proxy.is_set());
+    assert_eq!(
+        cfg.proxy.https.as_ref().unwrap().expose(),
+        "http://user:secret@proxy.corp:3128"
+    );
+    assert_eq!(cfg.proxy.no_proxy.as_deref(), Some("localhost,.internal"));
+    assert!(
+        !format!("{:?}", cfg.proxy).contains("secret"),
+        "credentials in Debug"
+    );
+    assert!(!load_str("", &env(&[])).unwrap().proxy.is_set());
+
+    let err = load_str("", &env(&[("ALL_PROXY", "socks5://127.0.0.1:1080")]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("ALL_PROXY") && err.contains("socks5"),
+        "{err}"
+    );
+}

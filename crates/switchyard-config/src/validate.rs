@@ -166,6 +166,41 @@ pub(crate) fn validate(
         providers,
         models,
         rules,
+        proxy: proxy_from_env(env)?,
+    })
+}
+
+/// The egress proxy variables; the lower-case spelling wins, as in curl. Only HTTP proxies
+/// (`http://host:port`, or `host:port`) are supported: the gateway tunnels with `CONNECT`.
+fn proxy_from_env(env: &HashMap<String, String>) -> Result<ProxyConfig, ConfigError> {
+    let var = |name: &str| -> Result<Option<String>, ConfigError> {
+        let Some(v) = env
+            .get(&name.to_ascii_lowercase())
+            .or_else(|| env.get(name))
+            .map(|v| v.trim())
+            .filter(|v| !v.is_empty())
+        else {
+            return Ok(None);
+        };
+        if name != "NO_PROXY" {
+            if let Some((scheme, _)) = v.split_once("://") {
+                if !scheme.eq_ignore_ascii_case("http") {
+                    return Err(ConfigError::invalid(
+                        name,
+                        format!(
+                            "`{scheme}://` proxies are not supported; use an HTTP proxy (`http://host:port`), which the gateway tunnels through with CONNECT"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(Some(v.to_owned()))
+    };
+    Ok(ProxyConfig {
+        https: var("HTTPS_PROXY")?.map(Secret::new),
+        http: var("HTTP_PROXY")?.map(Secret::new),
+        all: var("ALL_PROXY")?.map(Secret::new),
+        no_proxy: var("NO_PROXY")?,
     })
 }
 

@@ -78,7 +78,9 @@ pub struct Routed {
 impl Engine {
     /// Builds the engine for `config`.
     pub fn new(config: Config) -> Result<Self, String> {
-        let transport = Arc::new(Transport::new());
+        let transport = Arc::new(Transport::with_proxy(crate::proxy::Proxy::new(
+            &config.proxy,
+        )));
         let states = Arc::new(StateRegistry::default());
         let budget = config.routing.retry_budget;
         let snap = Snapshot::build(config, transport, states)?;

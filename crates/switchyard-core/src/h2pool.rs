@@ -431,7 +431,12 @@ mod tests {
     fn pool() -> H2Pool {
         let tls = crate::transport::tls_config(None).expect("tls");
         H2Pool::new(
-            crate::transport::connector(Duration::from_secs(2), Alpn::Http2, tls),
+            crate::transport::connector(
+                Duration::from_secs(2),
+                Alpn::Http2,
+                tls,
+                &crate::proxy::Proxy::default(),
+            ),
             false,
         )
     }

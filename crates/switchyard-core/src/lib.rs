@@ -10,6 +10,7 @@ pub mod h2pool;
 pub mod live;
 pub mod pipe;
 pub mod pricing;
+pub mod proxy;
 pub mod report;
 pub mod request;
 pub mod route;

@@ -37,8 +37,9 @@ use switchyard_config::{CaBundle, HttpVersion, Secret};
 use switchyard_providers::{AuthScheme, ErrorClass, UpstreamError};
 
 use crate::h2pool::{H2Pool, Lease, Sent};
+use crate::proxy::{Proxy, ProxyConnector};
 
-pub(crate) type Connector = hyper_rustls::HttpsConnector<HttpConnector>;
+pub(crate) type Connector = hyper_rustls::HttpsConnector<ProxyConnector>;
 type Http1Client = Client<Connector, Full<Bytes>>;
 
 /// A pooled upstream client (a cheap handle; clones share the pools).
@@ -71,12 +72,21 @@ type ClientKey = (
 #[derive(Debug, Default)]
 pub struct Transport {
     clients: Mutex<HashMap<ClientKey, HttpClient>>,
+    proxy: Proxy,
 }
 
 impl Transport {
-    /// A transport with no clients yet.
+    /// A transport with no clients yet, connecting directly.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A transport whose connections go through `proxy` (except `NO_PROXY` destinations).
+    pub fn with_proxy(proxy: Proxy) -> Self {
+        Self {
+            clients: Mutex::default(),
+            proxy,
+        }
     }
 
     /// The client for a connect timeout, HTTP version and extra CA (created once, then
@@ -97,14 +107,19 @@ impl Transport {
         }
         let tls = tls_config(ca)?;
         let client = match http {
-            HttpVersion::Http1 => HttpClient::Http1(Arc::new(http1_client(connect_timeout, tls))),
+            HttpVersion::Http1 => {
+                HttpClient::Http1(Arc::new(http1_client(connect_timeout, tls, &self.proxy)))
+            }
             HttpVersion::Http2 => HttpClient::Http2(Arc::new(H2Pool::new(
-                connector(connect_timeout, Alpn::Http2, tls),
+                connector(connect_timeout, Alpn::Http2, tls, &self.proxy),
                 false,
             ))),
             HttpVersion::Auto => HttpClient::Auto(Arc::new(AutoClient {
-                http1: http1_client(connect_timeout, tls.clone()),
-                http2: H2Pool::new(connector(connect_timeout, Alpn::Both, tls), true),
+                http1: http1_client(connect_timeout, tls.clone(), &self.proxy),
+                http2: H2Pool::new(
+                    connector(connect_timeout, Alpn::Both, tls, &self.proxy),
+                    true,
+                ),
             })),
         };
         clients.insert(key, client.clone());
@@ -149,12 +164,14 @@ pub(crate) fn connector(
     connect_timeout: Duration,
     alpn: Alpn,
     tls: rustls::ClientConfig,
+    proxy: &Proxy,
 ) -> Connector {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(connect_timeout));
     http.set_keepalive(Some(Duration::from_secs(60)));
+    let http = ProxyConnector::new(http, proxy.clone());
     let builder = hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config(tls)
         .https_or_http();
@@ -165,13 +182,17 @@ pub(crate) fn connector(
     }
 }
 
-fn http1_client(connect_timeout: Duration, tls: rustls::ClientConfig) -> Http1Client {
+fn http1_client(
+    connect_timeout: Duration,
+    tls: rustls::ClientConfig,
+    proxy: &Proxy,
+) -> Http1Client {
     Client::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(1024)
-        .build(connector(connect_timeout, Alpn::Http1, tls))
+        .build(connector(connect_timeout, Alpn::Http1, tls, proxy))
 }
 
 /// Parses an upstream URL once (per deployment). Characters a URI may not carry (a space in a

@@ -54,6 +54,7 @@ pub fn sim_env(sim: &SimHandle, extra: &[(&str, &str)]) -> HashMap<String, Strin
         }
     }
     env.insert("SIM".to_owned(), sim.base_url());
+    env.insert("SIM_PORT".to_owned(), sim.addr().port().to_string());
     for (k, v) in extra {
         env.insert((*k).to_owned(), (*v).to_owned());
     }
@@ -63,7 +64,12 @@ pub fn sim_env(sim: &SimHandle, extra: &[(&str, &str)]) -> HashMap<String, Strin
 /// The gateway's router for `yaml` (may use `${SIM}`), every provider also configured from
 /// the environment to point at `sim`.
 pub fn gateway_app(yaml: &str, sim: &SimHandle) -> axum::Router {
-    let env = sim_env(sim, &[]);
+    gateway_app_with_env(yaml, sim, &[])
+}
+
+/// [`gateway_app`] with `extra` environment variables (proxy settings, say).
+pub fn gateway_app_with_env(yaml: &str, sim: &SimHandle, extra: &[(&str, &str)]) -> axum::Router {
+    let env = sim_env(sim, extra);
     let config = switchyard_config::load_str(yaml, &env).expect("config");
     let engine = switchyard_core::Engine::new(config).expect("engine");
     switchyard_server::app(switchyard_server::AppState::new(engine))
@@ -72,10 +78,15 @@ pub fn gateway_app(yaml: &str, sim: &SimHandle) -> axum::Router {
 /// Starts a simulator with `sim_config` and a gateway with `yaml` (may use `${SIM}` for the
 /// simulator's base URL; every provider is also configured from the environment).
 pub async fn start_with(yaml: &str, sim_config: SimConfig) -> Harness {
+    start_with_env(yaml, sim_config, &[]).await
+}
+
+/// [`start_with`] with `extra` environment variables for the gateway.
+pub async fn start_with_env(yaml: &str, sim_config: SimConfig, extra: &[(&str, &str)]) -> Harness {
     let sim = switchyard_sim::start(SocketAddr::from(([127, 0, 0, 1], 0)), sim_config)
         .await
         .expect("sim");
-    let app = gateway_app(yaml, &sim);
+    let app = gateway_app_with_env(yaml, &sim, extra);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");

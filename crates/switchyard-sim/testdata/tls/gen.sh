@@ -1,6 +1,6 @@
 #!/bin/sh
 # Regenerates the simulator's TEST-ONLY TLS material (see README.md): an ECDSA P-256 CA and a
-# leaf for localhost / 127.0.0.1 signed by it, valid 2025-01-01 to 2125-01-01 (fixed dates, so a
+# leaf for localhost, upstream.test and 127.0.0.1 signed by it, valid 2025-01-01 to 2125-01-01 (fixed dates, so a
 # machine with a lagging clock still accepts them). Needs the openssl CLI (1.1.1 or 3.x).
 # Usage: ./gen.sh   (writes ca.pem, server.pem (leaf then CA), server.key (PKCS#8) here)
 set -eu
@@ -45,7 +45,7 @@ subjectKeyIdentifier = hash
 basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
-subjectAltName = DNS:localhost, IP:127.0.0.1
+subjectAltName = DNS:localhost, DNS:upstream.test, IP:127.0.0.1
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 CNF
@@ -58,7 +58,7 @@ openssl ca -batch -notext -config "$tmp/openssl.cnf" -selfsign -keyfile "$tmp/ca
     -extensions ca_ext -startdate "$start" -enddate "$end" \
     -in "$tmp/ca.csr" -out ca.pem
 
-# Leaf: PKCS#8 key (genpkey's default PEM), CA:FALSE, serverAuth, SAN localhost + 127.0.0.1.
+# Leaf: PKCS#8 key (genpkey's default PEM), CA:FALSE, serverAuth, SAN localhost, upstream.test, 127.0.0.1 (upstream.test: a non-loopback name that tests map to the simulator, e.g. behind a test proxy).
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out server.key
 openssl req -new -config "$tmp/openssl.cnf" -key server.key -subj "/CN=localhost" \
     -out "$tmp/server.csr"

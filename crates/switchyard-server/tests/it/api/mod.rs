@@ -14,6 +14,7 @@ use crate::common::{self, Harness};
 mod anthropic_ingress;
 mod auth;
 mod chat;
+mod egress_proxy;
 mod embeddings;
 mod errors;
 mod http2;
