@@ -215,7 +215,9 @@ impl H2Pool {
         {
             Some(c) => Arc::clone(c),
             None => {
-                let Some(c) = self.connect(uri).await? else {
+                // Boxed: opening a connection is a large future and a rare one; inline, it
+                // would size every request's future.
+                let Some(c) = Box::pin(self.connect(uri)).await? else {
                     origin.http1_only.store(true, Ordering::Release);
                     tracing::info!(
                         host = uri.host().unwrap_or(""),

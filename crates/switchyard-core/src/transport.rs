@@ -289,8 +289,7 @@ impl UpstreamCall<'_> {
         }
         let (resp, lease) = match self.client {
             HttpClient::Http1(client) => (send_http1(client, req, self.host).await?, None),
-            HttpClient::Http2(pool) => match Box::pin(pool.send(req)).await? {
-                // Boxed: opening a connection is a large future, and a rare one.
+            HttpClient::Http2(pool) => match pool.send(req).await? {
                 Sent::Response(resp, lease) => (resp, Some(lease)),
                 Sent::Http1Only(_) => {
                     return Err(UpstreamError::new(
@@ -301,7 +300,7 @@ impl UpstreamCall<'_> {
             },
             HttpClient::Auto(auto) => {
                 if self.url.scheme() == Some(&http::uri::Scheme::HTTPS) {
-                    match Box::pin(auto.http2.send(req)).await? {
+                    match auto.http2.send(req).await? {
                         Sent::Response(resp, lease) => (resp, Some(lease)),
                         Sent::Http1Only(req) => {
                             (send_http1(&auto.http1, req, self.host).await?, None)
