@@ -289,7 +289,9 @@ impl UpstreamCall<'_> {
         }
         let (resp, lease) = match self.client {
             HttpClient::Http1(client) => (send_http1(client, req, self.host).await?, None),
-            HttpClient::Http2(pool) => match pool.send(req).await? {
+            // The HTTP/2 send is boxed: inline, its state would size (and be copied with)
+            // every HTTP/1.1 request's future too (+24k instructions per request, measured).
+            HttpClient::Http2(pool) => match Box::pin(pool.send(req)).await? {
                 Sent::Response(resp, lease) => (resp, Some(lease)),
                 Sent::Http1Only(_) => {
                     return Err(UpstreamError::new(
@@ -300,7 +302,7 @@ impl UpstreamCall<'_> {
             },
             HttpClient::Auto(auto) => {
                 if self.url.scheme() == Some(&http::uri::Scheme::HTTPS) {
-                    match auto.http2.send(req).await? {
+                    match Box::pin(auto.http2.send(req)).await? {
                         Sent::Response(resp, lease) => (resp, Some(lease)),
                         Sent::Http1Only(req) => {
                             (send_http1(&auto.http1, req, self.host).await?, None)
