@@ -343,8 +343,13 @@ mod tests {
     use super::*;
     use crate::transport::Alpn;
 
-    /// An h2c server that counts the connections it accepts.
-    async fn h2c_server() -> (SocketAddr, Arc<AtomicUsize>) {
+    /// An h2c server answering every request with `body`, counting the connections it
+    /// accepts. With `goaway_after`, each connection is closed gracefully (GOAWAY) after that
+    /// many requests, like front ends that cap a connection's age or request count.
+    async fn h2c_server_with(
+        body: Bytes,
+        goaway_after: Option<usize>,
+    ) -> (SocketAddr, Arc<AtomicUsize>) {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -354,69 +359,19 @@ mod tests {
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 count.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let svc = hyper::service::service_fn(|_req| async {
-                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
-                    });
-                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                        .max_concurrent_streams(1000)
-                        .serve_connection(TokioIo::new(tcp), svc)
-                        .await;
-                });
-            }
-        });
-        (addr, accepted)
-    }
-
-    /// An h2c server whose every response body is `size` bytes.
-    async fn h2c_server_sending(size: usize) -> SocketAddr {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let body = Bytes::from(vec![b'x'; size]);
-        tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
                 let body = body.clone();
                 tokio::spawn(async move {
+                    let served = AtomicUsize::new(0);
+                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
                     let svc = hyper::service::service_fn(move |_req| {
+                        if Some(served.fetch_add(1, Ordering::SeqCst) + 1) == goaway_after {
+                            let _ = tx.send(());
+                        }
                         let body = body.clone();
                         async move { Ok::<_, Infallible>(Response::new(Full::new(body))) }
                     });
-                    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                        .max_concurrent_streams(1000)
-                        .serve_connection(TokioIo::new(tcp), svc)
-                        .await;
-                });
-            }
-        });
-        addr
-    }
-
-    /// An h2c server that sends GOAWAY (graceful) on each connection after `per_conn`
-    /// requests, like front ends that cap a connection's age or request count.
-    async fn h2c_server_goaway_after(per_conn: usize) -> (SocketAddr, Arc<AtomicUsize>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let count = Arc::clone(&accepted);
-        tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                count.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let served = Arc::new(AtomicUsize::new(0));
-                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-                    let svc = hyper::service::service_fn(move |_req| {
-                        if served.fetch_add(1, Ordering::SeqCst) + 1 == per_conn {
-                            let _ = tx.send(());
-                        }
-                        async {
-                            Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
-                        }
-                    });
                     let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .max_concurrent_streams(1000)
                         .serve_connection(TokioIo::new(tcp), svc);
                     tokio::pin!(conn);
                     tokio::select! {
@@ -428,6 +383,10 @@ mod tests {
             }
         });
         (addr, accepted)
+    }
+
+    async fn h2c_server() -> (SocketAddr, Arc<AtomicUsize>) {
+        h2c_server_with(Bytes::from_static(b"ok"), None).await
     }
 
     fn pool() -> H2Pool {
@@ -498,7 +457,7 @@ mod tests {
     #[tokio::test]
     async fn unread_responses_do_not_stall_the_connection() {
         let size = 3 * 1024 * 1024;
-        let addr = h2c_server_sending(size).await;
+        let (addr, _) = h2c_server_with(Bytes::from(vec![b'x'; size]), None).await;
         let pool = pool();
         let mut unread = Vec::new();
         for _ in 0..6 {
@@ -520,7 +479,7 @@ mod tests {
     /// one after another and many at once, go to new connections.
     #[tokio::test]
     async fn requests_survive_connections_closed_with_goaway() {
-        let (addr, accepted) = h2c_server_goaway_after(3).await;
+        let (addr, accepted) = h2c_server_with(Bytes::from_static(b"ok"), Some(3)).await;
         let pool = Arc::new(pool());
         for i in 0..12 {
             let (resp, _lease) = match pool.send(request(addr)).await {
