@@ -200,18 +200,10 @@ async fn client_disconnects_release_http2_streams() {
     }
     let mut n = u64::MAX;
     for _ in 0..100 {
-        let v: serde_json::Value = h
-            .client
-            .get(h.url("/admin/v1/deployments"))
-            .send()
-            .await
-            .expect("admin")
-            .json()
-            .await
-            .expect("json");
-        n = v["deployments"][0]["state"]["in_flight"]
+        let state = crate::resilience::support::deployment_state(&h, "up/gpt-4o-mini").await;
+        n = state["in_flight"]
             .as_u64()
-            .unwrap_or_else(|| panic!("no in_flight: {v}"));
+            .unwrap_or_else(|| panic!("no in_flight: {state}"));
         if n == 0 {
             break;
         }

@@ -19,4 +19,4 @@ mod hedging;
 mod midstream;
 mod rules;
 mod strategies;
-mod support;
+pub(crate) mod support;
