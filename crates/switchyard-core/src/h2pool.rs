@@ -107,7 +107,7 @@ pub(crate) enum Sent {
     /// Sent over HTTP/2: the response head and the connection slot it holds.
     Response(Response<Incoming>, Lease),
     /// Not sent: the origin speaks HTTP/1.1 only (fallback pools only).
-    Http1Only(Request<Full<Bytes>>),
+    Http1Only,
 }
 
 #[derive(Debug)]
@@ -163,10 +163,10 @@ impl H2Pool {
         let mut again = true;
         loop {
             if origin.http1_only.load(Ordering::Acquire) {
-                return Ok(Sent::Http1Only(req));
+                return Ok(Sent::Http1Only);
             }
             let Some((mut sender, lease)) = self.checkout(&origin, req.uri()).await? else {
-                return Ok(Sent::Http1Only(req));
+                return Ok(Sent::Http1Only);
             };
             let copy = again.then(|| copy_request(&req));
             let result = async {
@@ -406,7 +406,7 @@ mod tests {
     async fn send(pool: &H2Pool, req: Request<Full<Bytes>>) -> (Response<Incoming>, Lease) {
         match pool.send(req).await.expect("send") {
             Sent::Response(resp, lease) => (resp, lease),
-            Sent::Http1Only(_) => panic!("an h2c origin is never HTTP/1.1 only"),
+            Sent::Http1Only => panic!("an h2c origin is never HTTP/1.1 only"),
         }
     }
 
@@ -484,7 +484,7 @@ mod tests {
         for i in 0..12 {
             let (resp, _lease) = match pool.send(request(addr)).await {
                 Ok(Sent::Response(resp, lease)) => (resp, lease),
-                Ok(Sent::Http1Only(_)) => panic!("h2c origin"),
+                Ok(Sent::Http1Only) => panic!("h2c origin"),
                 Err(e) => panic!("sequential request {i} failed: {e}"),
             };
             assert_eq!(resp.status(), 200);
@@ -499,7 +499,7 @@ mod tests {
             tasks.push(tokio::spawn(async move {
                 match pool.send(request(addr)).await {
                     Ok(Sent::Response(resp, _lease)) => Ok(resp.status()),
-                    Ok(Sent::Http1Only(_)) => panic!("h2c origin"),
+                    Ok(Sent::Http1Only) => panic!("h2c origin"),
                     Err(e) => Err(e.to_string()),
                 }
             }));

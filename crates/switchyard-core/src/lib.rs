@@ -6,6 +6,7 @@ pub mod embeddings;
 pub mod engine;
 pub mod error;
 pub mod explain;
+pub mod h1pool;
 pub mod h2pool;
 pub mod live;
 pub mod pipe;

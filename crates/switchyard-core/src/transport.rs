@@ -1,18 +1,18 @@
 //! The one transport that executes every upstream call: a pooled HTTP client per connect
 //! timeout, credentials injected at the last moment, classified transport errors.
 //!
-//! Built on hyper-util's pooled client directly (not reqwest): the gateway only ever sends a
-//! prepared `POST` with a JSON body to a URI parsed once per deployment, so reqwest's
-//! per-request URL handling, redirect policy and response wrapping were pure overhead on the
-//! hot path (docs/benchmarks.md). HTTPS uses rustls with the webpki roots, plus a provider's
-//! `ca_file`.
+//! The gateway only ever sends a prepared `POST` with a JSON body to a URI parsed once per
+//! deployment, so it uses no general-purpose client: HTTP/1.1 goes through our own pool
+//! ([`crate::h1pool`], framing on `httparse`), HTTP/2 through hyper's connection API with our
+//! own pool ([`crate::h2pool`]). Connections are opened by hyper-util's connector (TCP, the
+//! egress proxy, rustls with the webpki roots plus a provider's `ca_file`).
 //!
 //! HTTP versions, per provider (`http2:`):
 //! - unset (the default): an `https://` origin is offered HTTP/2 and HTTP/1.1 by ALPN. If it
 //!   picks HTTP/2, requests share connections through [`crate::h2pool`]; if it picks HTTP/1.1,
-//!   the origin is remembered as such and served by hyper's HTTP/1.1 pool. `http://` origins
+//!   the origin is remembered as such and served by the HTTP/1.1 pool. `http://` origins
 //!   use HTTP/1.1 (a local model server rarely speaks cleartext HTTP/2).
-//! - `false`: HTTP/1.1 on hyper's pool of keep-alive connections, one per in-flight request.
+//! - `false`: HTTP/1.1 on a pool of keep-alive connections, one per in-flight request.
 //! - `true`: HTTP/2 only, prior knowledge on `http://`.
 //!
 //! Not hyper's own HTTP/2 pool: it puts every request to a host on one HTTP/2 connection and
@@ -31,22 +31,20 @@ use http_body::Body as _;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use switchyard_config::{CaBundle, HttpVersion, Secret};
 use switchyard_providers::{AuthScheme, ErrorClass, UpstreamError};
 
+use crate::h1pool::{H1Body, H1Pool, H1Request};
 use crate::h2pool::{H2Pool, Lease, Sent};
 use crate::proxy::{Proxy, ProxyConnector};
 
 pub(crate) type Connector = hyper_rustls::HttpsConnector<ProxyConnector>;
-type Http1Client = Client<Connector, Full<Bytes>>;
 
 /// A pooled upstream client (a cheap handle; clones share the pools).
 #[derive(Clone, Debug)]
 pub enum HttpClient {
     /// HTTP/1.1 only (`http2: false`): one keep-alive connection per in-flight request.
-    Http1(Arc<Http1Client>),
+    Http1(Arc<H1Pool>),
     /// HTTP/2 only (`http2: true`): many requests per connection.
     Http2(Arc<H2Pool>),
     /// The default: HTTP/2 where an `https://` origin offers it by ALPN, else HTTP/1.1.
@@ -56,7 +54,7 @@ pub enum HttpClient {
 /// The default client: both pools, and per origin the protocol it chose.
 #[derive(Debug)]
 pub struct AutoClient {
-    http1: Http1Client,
+    http1: Arc<H1Pool>,
     http2: H2Pool,
 }
 
@@ -108,14 +106,14 @@ impl Transport {
         let tls = tls_config(ca)?;
         let client = match http {
             HttpVersion::Http1 => {
-                HttpClient::Http1(Arc::new(http1_client(connect_timeout, tls, &self.proxy)))
+                HttpClient::Http1(Arc::new(http1_pool(connect_timeout, tls, &self.proxy)))
             }
             HttpVersion::Http2 => HttpClient::Http2(Arc::new(H2Pool::new(
                 connector(connect_timeout, Alpn::Http2, tls, &self.proxy),
                 false,
             ))),
             HttpVersion::Auto => HttpClient::Auto(Arc::new(AutoClient {
-                http1: http1_client(connect_timeout, tls.clone(), &self.proxy),
+                http1: Arc::new(http1_pool(connect_timeout, tls.clone(), &self.proxy)),
                 http2: H2Pool::new(
                     connector(connect_timeout, Alpn::Both, tls, &self.proxy),
                     true,
@@ -182,17 +180,8 @@ pub(crate) fn connector(
     }
 }
 
-fn http1_client(
-    connect_timeout: Duration,
-    tls: rustls::ClientConfig,
-    proxy: &Proxy,
-) -> Http1Client {
-    Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .timer(TokioTimer::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(1024)
-        .build(connector(connect_timeout, Alpn::Http1, tls, proxy))
+fn http1_pool(connect_timeout: Duration, tls: rustls::ClientConfig, proxy: &Proxy) -> H1Pool {
+    H1Pool::new(connector(connect_timeout, Alpn::Http1, tls, proxy))
 }
 
 /// Parses an upstream URL once (per deployment). Characters a URI may not carry (a space in a
@@ -271,7 +260,56 @@ const JSON: HeaderValue = HeaderValue::from_static("application/json");
 impl UpstreamCall<'_> {
     /// Sends the call and waits for the response head. Deadline handling is the caller's.
     pub async fn send(self) -> Result<UpstreamResponse, UpstreamError> {
-        let mut req = Request::new(Full::new(self.body));
+        match self.client {
+            HttpClient::Http1(pool) => self.send_http1(pool).await,
+            // The HTTP/2 send is boxed: inline, its state would size (and be copied with)
+            // every HTTP/1.1 request's future too (+24k instructions per request, measured).
+            HttpClient::Http2(pool) => match Box::pin(pool.send(self.http2_request())).await? {
+                Sent::Response(resp, lease) => Ok(http2_response(resp, lease)),
+                Sent::Http1Only => Err(UpstreamError::new(
+                    ErrorClass::Connect,
+                    "the upstream did not negotiate HTTP/2",
+                )),
+            },
+            HttpClient::Auto(auto) => {
+                if self.url.scheme() == Some(&http::uri::Scheme::HTTPS) {
+                    match Box::pin(auto.http2.send(self.http2_request())).await? {
+                        Sent::Response(resp, lease) => Ok(http2_response(resp, lease)),
+                        Sent::Http1Only => self.send_http1(&auto.http1).await,
+                    }
+                } else {
+                    self.send_http1(&auto.http1).await
+                }
+            }
+        }
+    }
+
+    async fn send_http1(&self, pool: &Arc<H1Pool>) -> Result<UpstreamResponse, UpstreamError> {
+        let mut headers: Vec<(&[u8], &[u8])> = Vec::with_capacity(2 + self.static_headers.len());
+        headers.push((b"content-type", b"application/json"));
+        if let Some((name, value)) = &self.auth.0 {
+            headers.push((name.as_str().as_bytes(), value.as_bytes()));
+        }
+        for (name, value) in self.static_headers {
+            headers.push((name.as_bytes(), value.as_bytes()));
+        }
+        let resp = pool
+            .send(&H1Request {
+                uri: self.url,
+                host: self.host,
+                headers: &headers,
+                body: &self.body,
+            })
+            .await?;
+        Ok(UpstreamResponse {
+            status: resp.status,
+            headers: resp.headers,
+            body: UpstreamBody(BodyKind::Http1(resp.body)),
+        })
+    }
+
+    fn http2_request(&self) -> Request<Full<Bytes>> {
+        let mut req = Request::new(Full::new(self.body.clone()));
         *req.method_mut() = Method::POST;
         *req.uri_mut() = self.url.clone();
         let headers = req.headers_mut();
@@ -287,53 +325,26 @@ impl UpstreamCall<'_> {
                 headers.insert(n, v);
             }
         }
-        let (resp, lease) = match self.client {
-            HttpClient::Http1(client) => (send_http1(client, req, self.host).await?, None),
-            // The HTTP/2 send is boxed: inline, its state would size (and be copied with)
-            // every HTTP/1.1 request's future too (+24k instructions per request, measured).
-            HttpClient::Http2(pool) => match Box::pin(pool.send(req)).await? {
-                Sent::Response(resp, lease) => (resp, Some(lease)),
-                Sent::Http1Only(_) => {
-                    return Err(UpstreamError::new(
-                        ErrorClass::Connect,
-                        "the upstream did not negotiate HTTP/2",
-                    ))
-                }
-            },
-            HttpClient::Auto(auto) => {
-                if self.url.scheme() == Some(&http::uri::Scheme::HTTPS) {
-                    match Box::pin(auto.http2.send(req)).await? {
-                        Sent::Response(resp, lease) => (resp, Some(lease)),
-                        Sent::Http1Only(req) => {
-                            (send_http1(&auto.http1, req, self.host).await?, None)
-                        }
-                    }
-                } else {
-                    (send_http1(&auto.http1, req, self.host).await?, None)
-                }
-            }
-        };
-        let (parts, body) = resp.into_parts();
-        Ok(UpstreamResponse {
-            status: parts.status.as_u16(),
-            headers: parts.headers,
-            body: UpstreamBody {
-                body,
-                _lease: lease,
-            },
-        })
+        req
     }
 }
 
-async fn send_http1(
-    client: &Http1Client,
-    mut req: Request<Full<Bytes>>,
-    host: Option<&HeaderValue>,
-) -> Result<http::Response<Incoming>, UpstreamError> {
-    if let Some(host) = host {
-        req.headers_mut().insert(http::header::HOST, host.clone());
+fn http2_response(resp: http::Response<Incoming>, lease: Lease) -> UpstreamResponse {
+    let (parts, body) = resp.into_parts();
+    let status = parts.status.as_u16();
+    UpstreamResponse {
+        status,
+        // Like HTTP/1.1 responses: only an error's headers are kept.
+        headers: if (200..300).contains(&status) {
+            HeaderMap::new()
+        } else {
+            parts.headers
+        },
+        body: UpstreamBody(BodyKind::Http2 {
+            body,
+            _lease: lease,
+        }),
     }
-    client.request(req).await.map_err(classify_request_error)
 }
 
 /// An upstream response head and its body.
@@ -341,26 +352,37 @@ async fn send_http1(
 pub struct UpstreamResponse {
     /// HTTP status.
     pub status: u16,
-    /// Response headers (rate-limit and retry hints for error classification).
+    /// Headers of an error response (rate-limit and retry hints, for classification); a
+    /// successful response's headers are not kept.
     pub headers: HeaderMap,
     /// The body.
     pub body: UpstreamBody,
 }
 
 /// An upstream response body, read chunk by chunk. Holding only the body (not the head) lets
-/// a long stream release the header storage, which shares the connection's read buffer.
+/// a long stream release the header storage.
 #[derive(Debug)]
-pub struct UpstreamBody {
-    body: Incoming,
-    /// The HTTP/2 connection slot, released with the body.
-    _lease: Option<Lease>,
+pub struct UpstreamBody(BodyKind);
+
+#[derive(Debug)]
+enum BodyKind {
+    Http1(H1Body),
+    Http2 {
+        body: Incoming,
+        /// The HTTP/2 connection slot, released with the body.
+        _lease: Lease,
+    },
 }
 
 impl UpstreamBody {
     /// The next data chunk; `None` at the end of the body. Trailers are skipped.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, UpstreamError> {
+        let body = match &mut self.0 {
+            BodyKind::Http1(body) => return body.chunk().await,
+            BodyKind::Http2 { body, .. } => body,
+        };
         loop {
-            match self.body.frame().await {
+            match body.frame().await {
                 None => return Ok(None),
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data() {
@@ -374,21 +396,12 @@ impl UpstreamBody {
         }
     }
 
-    /// The body's length when the upstream declared it.
+    /// The body's length (what is left of it) when the upstream declared it.
     pub fn exact_len(&self) -> Option<u64> {
-        self.body.size_hint().exact()
-    }
-}
-
-/// Classifies a failed request without echoing the URL (which may carry a query key).
-fn classify_request_error(err: hyper_util::client::legacy::Error) -> UpstreamError {
-    if err.is_connect() && !has_timeout(&err) {
-        UpstreamError::new(
-            ErrorClass::Connect,
-            format!("cannot connect to upstream: {}", root_cause(&err)),
-        )
-    } else {
-        request_failed(&err)
+        match &self.0 {
+            BodyKind::Http1(body) => body.exact_len(),
+            BodyKind::Http2 { body, .. } => body.size_hint().exact(),
+        }
     }
 }
 
@@ -417,7 +430,7 @@ fn classify_body_error(err: &hyper::Error) -> UpstreamError {
     }
 }
 
-fn has_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+pub(crate) fn has_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur = Some(err);
     while let Some(e) = cur {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
