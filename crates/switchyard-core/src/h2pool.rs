@@ -9,7 +9,6 @@
 //! itself (a request holds a [`Lease`] until its response body is dropped) and keeps each
 //! connection under the limit RFC 9113 recommends servers allow at least (100).
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -49,12 +48,17 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
 #[derive(Debug)]
 pub struct H2Pool {
     connector: Connector,
-    origins: Mutex<HashMap<String, Arc<Origin>>>,
+    /// Per origin (`https`, authority); few per pool, so a linear scan (no key to format or
+    /// hash per request).
+    origins: Mutex<Vec<OriginEntry>>,
     idle_timeout: Duration,
     /// An `https://` origin that answers ALPN with HTTP/1.1 is remembered as such and its
     /// requests handed back ([`Sent::Http1Only`]) instead of failing.
     fallback: bool,
 }
+
+/// An origin's scheme (`https` or not), authority, and state.
+type OriginEntry = (bool, Box<str>, Arc<Origin>);
 
 #[derive(Debug, Default)]
 struct Origin {
@@ -147,7 +151,7 @@ impl H2Pool {
     pub(crate) fn new(connector: Connector, fallback: bool) -> Self {
         Self {
             connector,
-            origins: Mutex::new(HashMap::new()),
+            origins: Mutex::new(Vec::new()),
             idle_timeout: IDLE_TIMEOUT,
             fallback,
         }
@@ -235,16 +239,21 @@ impl H2Pool {
     }
 
     fn origin(&self, uri: &Uri) -> Arc<Origin> {
-        let key = format!(
-            "{}://{}",
-            uri.scheme_str().unwrap_or("http"),
-            uri.authority().map_or("", |a| a.as_str())
-        );
+        let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+        let authority = uri.authority().map_or("", |a| a.as_str());
         let mut origins = match self.origins.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
-        Arc::clone(origins.entry(key).or_default())
+        if let Some((_, _, o)) = origins
+            .iter()
+            .find(|(h, a, _)| *h == https && &**a == authority)
+        {
+            return Arc::clone(o);
+        }
+        let origin = Arc::new(Origin::default());
+        origins.push((https, authority.into(), Arc::clone(&origin)));
+        origin
     }
 
     /// Opens a connection; `None` when a fallback pool's origin chose HTTP/1.1 by ALPN.
