@@ -12,7 +12,7 @@ use rand::Rng;
 use serde::Deserialize;
 use switchyard_config::Config;
 use switchyard_providers::{ErrorClass, Fault, UpstreamError};
-use switchyard_types::openai::Usage;
+use switchyard_types::openai::{LenientUsage, Usage};
 use tokio::time::{sleep_until, Instant};
 
 use crate::attempt::{attempt, Deadlines, Started};
@@ -613,10 +613,10 @@ impl Run<'_> {
 
 /// What the gateway reads of a same-format OpenAI response: usage, and proof it is one.
 #[derive(Deserialize)]
-struct OpenAiView<'a> {
-    /// Parsed on its own so that an odd usage object never fails the response.
-    #[serde(default, borrow)]
-    usage: Option<&'a serde_json::value::RawValue>,
+struct OpenAiView {
+    /// Read in the same pass, leniently: an odd usage object never fails the response.
+    #[serde(default)]
+    usage: Option<LenientUsage>,
     #[serde(default)]
     choices: Option<serde::de::IgnoredAny>,
 }
@@ -658,13 +658,12 @@ fn complete_body(
     if prepared.passthrough {
         let usage = match input.ingress {
             Ingress::OpenAi => {
-                let view: OpenAiView<'_> =
+                let view: OpenAiView =
                     serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
                 if view.choices.is_none() {
                     return Err(malformed("no `choices`".to_owned()));
                 }
-                view.usage
-                    .and_then(|u| serde_json::from_str::<Usage>(u.get()).ok())
+                view.usage.and_then(|u| u.0)
             }
             Ingress::Anthropic => {
                 let view: AnthropicView =

@@ -71,3 +71,292 @@ impl Usage {
             .map_or(0, |d| d.reasoning_tokens)
     }
 }
+
+/// A `usage` member read in the same pass as the rest of a response, without ever failing it:
+/// `None` when the value is not an object or a known count is not a non-negative integer
+/// (an odd usage object is treated as unknown usage, not as a malformed response).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LenientUsage(pub Option<Usage>);
+
+impl<'de> Deserialize<'de> for LenientUsage {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(lenient::UsageVisitor).map(LenientUsage)
+    }
+}
+
+mod lenient {
+    use std::fmt;
+
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde::Deserialize;
+
+    use super::{CompletionTokensDetails, PromptTokensDetails, Usage};
+
+    #[derive(Deserialize)]
+    #[serde(field_identifier, rename_all = "snake_case")]
+    enum Field {
+        PromptTokens,
+        CompletionTokens,
+        TotalTokens,
+        PromptTokensDetails,
+        CompletionTokensDetails,
+        CachedTokens,
+        CacheCreationTokens,
+        ReasoningTokens,
+        #[serde(other)]
+        Other,
+    }
+
+    /// Any value; `Some` only for a non-negative integer.
+    struct Count(Option<u64>);
+
+    impl<'de> Deserialize<'de> for Count {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(CountVisitor).map(Count)
+        }
+    }
+
+    /// The visitor's answer for anything that is not what it wants, after consuming it.
+    macro_rules! reject_others {
+        () => {
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(None)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+        };
+    }
+
+    struct CountVisitor;
+
+    impl<'de> Visitor<'de> for CountVisitor {
+        type Value = Option<u64>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a token count")
+        }
+        fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(u64::try_from(v).ok())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        reject_others!();
+    }
+
+    /// Reads the counts of an object; `None` when it is not one or a count is odd.
+    fn counts<'de, A: MapAccess<'de>>(
+        mut map: A,
+        mut set: impl FnMut(Field, u64),
+    ) -> Result<Option<()>, A::Error> {
+        let mut odd = false;
+        while let Some(field) = map.next_key::<Field>()? {
+            match field {
+                Field::Other | Field::PromptTokensDetails | Field::CompletionTokensDetails => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                f => match map.next_value::<Count>()?.0 {
+                    Some(n) => set(f, n),
+                    None => odd = true,
+                },
+            }
+        }
+        Ok((!odd).then_some(()))
+    }
+
+    pub(super) struct UsageVisitor;
+
+    impl<'de> Visitor<'de> for UsageVisitor {
+        type Value = Option<Usage>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a usage object")
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut u = Usage::default();
+            let mut odd = false;
+            while let Some(field) = map.next_key::<Field>()? {
+                match field {
+                    Field::PromptTokens | Field::CompletionTokens | Field::TotalTokens => {
+                        match map.next_value::<Count>()?.0 {
+                            Some(n) => match field {
+                                Field::PromptTokens => u.prompt_tokens = n,
+                                Field::CompletionTokens => u.completion_tokens = n,
+                                _ => u.total_tokens = n,
+                            },
+                            None => odd = true,
+                        }
+                    }
+                    Field::PromptTokensDetails => match map.next_value::<Details>()?.0 {
+                        Some(Some(d)) => u.prompt_tokens_details = Some(d.prompt()),
+                        Some(None) => {}
+                        None => odd = true,
+                    },
+                    Field::CompletionTokensDetails => match map.next_value::<Details>()?.0 {
+                        Some(Some(d)) => u.completion_tokens_details = Some(d.completion()),
+                        Some(None) => {}
+                        None => odd = true,
+                    },
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok((!odd).then_some(u))
+        }
+        reject_others!();
+    }
+
+    #[derive(Default)]
+    struct DetailCounts {
+        cached: u64,
+        cache_creation: u64,
+        reasoning: u64,
+    }
+
+    impl DetailCounts {
+        fn prompt(&self) -> PromptTokensDetails {
+            PromptTokensDetails {
+                cached_tokens: self.cached,
+                cache_creation_tokens: self.cache_creation,
+            }
+        }
+        fn completion(&self) -> CompletionTokensDetails {
+            CompletionTokensDetails {
+                reasoning_tokens: self.reasoning,
+            }
+        }
+    }
+
+    /// A details object: `Some(Some)` read, `Some(None)` null (as if absent), `None` odd.
+    struct Details(Option<Option<DetailCounts>>);
+
+    impl<'de> Deserialize<'de> for Details {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            d.deserialize_any(DetailsVisitor).map(Details)
+        }
+    }
+
+    struct DetailsVisitor;
+
+    impl<'de> Visitor<'de> for DetailsVisitor {
+        type Value = Option<Option<DetailCounts>>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a token details object")
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Some(None))
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(Some(None))
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            let mut d = DetailCounts::default();
+            let ok = counts(map, |f, n| match f {
+                Field::CachedTokens => d.cached = n,
+                Field::CacheCreationTokens => d.cache_creation = n,
+                Field::ReasoningTokens => d.reasoning = n,
+                _ => {}
+            })?;
+            Ok(ok.map(|()| Some(d)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod lenient_tests {
+    use super::{LenientUsage, Usage};
+
+    /// The usage object of a real Chat Completions response.
+    const OPENAI: &str = r#"{"completion_tokens":24,"completion_tokens_details":{"accepted_prediction_tokens":0,"audio_tokens":0,"reasoning_tokens":7,"rejected_prediction_tokens":0},"prompt_tokens":21,"prompt_tokens_details":{"audio_tokens":0,"cached_tokens":5},"total_tokens":45}"#;
+
+    fn lenient(json: &str) -> Option<Usage> {
+        serde_json::from_str::<LenientUsage>(json)
+            .expect("never fails on valid JSON")
+            .0
+    }
+
+    #[test]
+    fn well_formed_usage_reads_as_the_strict_type_does() {
+        let strict: Usage = serde_json::from_str(OPENAI).unwrap();
+        assert_eq!(lenient(OPENAI), Some(strict.clone()));
+        assert_eq!((strict.cached_tokens(), strict.reasoning_tokens()), (5, 7));
+        let bare = r#"{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7,"prompt_tokens_details":null}"#;
+        assert_eq!(lenient(bare), Some(Usage::new(3, 4)));
+    }
+
+    #[test]
+    fn odd_usage_is_unknown_and_never_an_error() {
+        for odd in [
+            r#"{"prompt_tokens":"21","completion_tokens":4}"#,
+            r#"{"prompt_tokens":-1}"#,
+            r#"{"prompt_tokens":1.5}"#,
+            r#"{"prompt_tokens":null}"#,
+            r#"{"prompt_tokens_details":{"cached_tokens":null}}"#,
+            r#"{"completion_tokens_details":[1]}"#,
+            r#"{"total_tokens":{"a":[1,{"b":2}]}}"#,
+            r#""n/a""#,
+            r#"[1,2]"#,
+            "7",
+            "null",
+        ] {
+            assert_eq!(lenient(odd), None, "{odd}");
+        }
+        // In a whole response: the body still parses, usage is unknown.
+        #[derive(serde::Deserialize)]
+        struct View {
+            usage: Option<LenientUsage>,
+            #[allow(dead_code)]
+            choices: serde::de::IgnoredAny,
+        }
+        let v: View = serde_json::from_str(
+            r#"{"usage":{"prompt_tokens":"x","extra":[{}]},"choices":[{"message":{}}],"id":"c"}"#,
+        )
+        .unwrap();
+        assert_eq!(v.usage, Some(LenientUsage(None)));
+    }
+}
