@@ -191,6 +191,12 @@ impl H2Pool {
         }
     }
 
+    /// Whether `uri`'s origin is known to speak HTTP/1.1 only (fallback pools), so a caller
+    /// can skip building an HTTP/2 request for it.
+    pub(crate) fn is_http1_only(&self, uri: &Uri) -> bool {
+        self.origin(uri).http1_only.load(Ordering::Acquire)
+    }
+
     /// A connection slot, or `None` when the origin turned out to speak HTTP/1.1 only.
     async fn checkout(
         &self,

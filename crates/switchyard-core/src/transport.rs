@@ -272,7 +272,9 @@ impl UpstreamCall<'_> {
                 )),
             },
             HttpClient::Auto(auto) => {
-                if self.url.scheme() == Some(&http::uri::Scheme::HTTPS) {
+                if self.url.scheme() == Some(&http::uri::Scheme::HTTPS)
+                    && !auto.http2.is_http1_only(self.url)
+                {
                     match Box::pin(auto.http2.send(self.http2_request())).await? {
                         Sent::Response(resp, lease) => Ok(http2_response(resp, lease)),
                         Sent::Http1Only => self.send_http1(&auto.http1).await,
