@@ -18,8 +18,9 @@
 //!   responses skipped; conflicting lengths are a malformed response.
 //! - Keep-alive: a connection goes back to the pool only after its body was read to the end,
 //!   when neither side asked to close it and nothing beyond the message arrived. An idle
-//!   connection is checked before reuse (a closed or readable socket is dropped), and
-//!   dropped after [`IDLE_TIMEOUT`].
+//!   connection is checked before reuse (a closed or readable socket is dropped); a task per
+//!   pool closes idle connections past [`IDLE_TIMEOUT`] or closed by the upstream, so none
+//!   linger when traffic stops.
 //! - A request whose write fails on a reused connection (the provider closed it while idle)
 //!   is sent once more on a new connection; nothing was processed. A request that was
 //!   written and got no answer is not sent again (LLM calls are not idempotent); the engine's
@@ -119,6 +120,8 @@ pub struct H1Pool {
     connector: Connector,
     origins: Mutex<Vec<Origin>>,
     idle_timeout: Duration,
+    /// Whether the task that closes expired and dead idle connections runs.
+    reaper: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for H1Pool {
@@ -152,6 +155,7 @@ impl H1Pool {
             connector,
             origins: Mutex::new(Vec::new()),
             idle_timeout: IDLE_TIMEOUT,
+            reaper: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -278,7 +282,10 @@ impl H1Pool {
         None
     }
 
-    fn check_in(&self, origin: usize, mut conn: Box<Conn>) {
+    fn check_in(self: &Arc<Self>, origin: usize, mut conn: Box<Conn>) {
+        if !self.reaper.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            self.spawn_reaper();
+        }
         conn.idle_since = Instant::now();
         // A large response grew the buffer: an idle connection should not keep it, and the
         // next response (often a held stream) starts small again.
@@ -291,6 +298,40 @@ impl H1Pool {
             if o.idle.len() < MAX_IDLE_PER_ORIGIN {
                 o.idle.push(conn);
             }
+        }
+    }
+
+    /// Starts the task that closes idle connections past [`IDLE_TIMEOUT`] or closed by the
+    /// upstream, so that they do not linger (and hold descriptors) when traffic stops. It
+    /// ends with the pool.
+    fn spawn_reaper(self: &Arc<Self>) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let pool = Arc::downgrade(self);
+        let every = self.idle_timeout / 3;
+        runtime.spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                let Some(pool) = pool.upgrade() else {
+                    return;
+                };
+                pool.prune();
+            }
+        });
+    }
+
+    /// Closes idle connections that expired or that the upstream closed.
+    fn prune(&self) {
+        let now = Instant::now();
+        let mut origins = lock(&self.origins);
+        for origin in origins.iter_mut() {
+            origin.idle.retain_mut(|c| {
+                now.duration_since(c.idle_since) < self.idle_timeout && c.is_reusable()
+            });
         }
     }
 
@@ -1005,6 +1046,55 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(call(&pool, &uri, b"{}").await, (200, b"{}".to_vec()));
         assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
+    fn idle_count(pool: &H1Pool) -> usize {
+        lock(&pool.origins).iter().map(|o| o.idle.len()).sum()
+    }
+
+    /// Waits up to two seconds for the pool to hold no idle connection.
+    async fn until_no_idle(pool: &H1Pool) -> bool {
+        for _ in 0..100 {
+            if idle_count(pool) == 0 {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
+    }
+
+    #[tokio::test]
+    async fn idle_connections_are_closed_when_traffic_stops() {
+        let (uri, _) = scripted(vec![
+            Reply {
+                close: true,
+                ..reply(OK)
+            },
+            reply(OK),
+        ])
+        .await;
+        let mut pool = H1Pool::new(pool().connector.clone());
+        pool.idle_timeout = Duration::from_millis(300);
+        let pool = Arc::new(pool);
+        // The upstream closes the first connection right after answering; the second stays
+        // open but expires.
+        call(&pool, &uri, b"{}").await;
+        assert_eq!(idle_count(&pool), 1);
+        assert!(
+            until_no_idle(&pool).await,
+            "a connection the upstream closed is pruned"
+        );
+        call(&pool, &uri, b"{}").await;
+        assert_eq!(idle_count(&pool), 1);
+        let started = Instant::now();
+        assert!(
+            until_no_idle(&pool).await,
+            "an expired connection is closed"
+        );
+        assert!(
+            started.elapsed() >= Duration::from_millis(250),
+            "not before it expired"
+        );
     }
 
     #[tokio::test]
