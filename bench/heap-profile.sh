@@ -4,6 +4,8 @@
 # at that moment shows as "leaked"), and prints the live heap per stream by allocation site.
 #
 #   bench/heap-profile.sh [N] [gateway.yaml]     default 1000 streams, open-streams-1000's config
+#   HEAP_TLS=1 bench/heap-profile.sh 1000 bench/scenarios/open-streams-5000-tls-h1/gateway.yaml
+#                                                the simulator serves TLS (its test certificates)
 #
 # heaptrack hooks malloc, so the gateway is built with the system allocator
 # (`--no-default-features`, no mimalloc) into target/heap-profile/. The live heap is larger
@@ -22,11 +24,15 @@ mkdir -p bench/results
 rm -f "$OUT".*
 sed 's/{{MODEL}}/bench/' bench/bodies/chat-stream-slow.json > bench/results/heap-body.json
 
-taskset -c 1 "$BIN" sim --listen 127.0.0.1:14010 --chunk-interval-ms 1000 --chunks 60 --words 120 >/dev/null 2>&1 &
+TLS_DIR=crates/switchyard-sim/testdata/tls
+SIM_TLS_ARGS=()
+[[ "${HEAP_TLS:-0}" == 1 ]] && SIM_TLS_ARGS=(--tls-cert "$TLS_DIR/server.pem" --tls-key "$TLS_DIR/server.key")
+taskset -c 1 "$BIN" sim --listen 127.0.0.1:14010 --chunk-interval-ms 1000 --chunks 60 --words 120 \
+    "${SIM_TLS_ARGS[@]}" >/dev/null 2>&1 &
 SIM=$!
 trap 'kill -9 $SIM 2>/dev/null || true' EXIT
 sleep 0.5
-BENCH_SIM=127.0.0.1:14010 taskset -c 0 heaptrack -o "$OUT" "$BIN" serve --config "$CONFIG" \
+BENCH_SIM=127.0.0.1:14010 BENCH_TLS_DIR="$TLS_DIR" taskset -c 0 heaptrack -o "$OUT" "$BIN" serve --config "$CONFIG" \
     --listen 127.0.0.1:14000 >/dev/null 2>&1 &
 for _ in $(seq 50); do
     GW=$(pgrep -f "^$BIN serve" | tail -1 || true)
@@ -58,7 +64,7 @@ for line in open("bench/results/heap-live.txt"):
     rows.append((stack.split(";"), int(cost)))
 total = sum(c for _, c in rows)
 print(f"live heap: {total / n / 1000:.1f} KB per stream ({total / 1e6:.1f} MB for {n} streams)\n")
-keep = re.compile(r"(hyper|switchyard|tokio::sync|chan\.rs|block\.rs|core\.rs|io\.rs|conn\.rs|dispatch|client\.rs|http1\.rs|live\.rs|engine\.rs|sse\.rs|pipe\.rs|h2)")
+keep = re.compile(r"(hyper|switchyard|tokio::sync|chan\.rs|block\.rs|core\.rs|io\.rs|conn\.rs|dispatch|client\.rs|http1\.rs|live\.rs|engine\.rs|sse\.rs|pipe\.rs|h2|h1pool|rustls|tls|transport)")
 noise = re.compile(r"(raw_vec|alloc\.rs|__rust|_rdl|GlobalAlloc|unix\.rs|^alloc$|finish_grow|grow_|reserve|with_capacity|boxed\.rs|box_new)")
 sites = collections.Counter()
 for frames, cost in rows:
