@@ -24,7 +24,9 @@ pub(crate) async fn chat_completions(
     let result = async {
         let opts = options::from_headers(&headers)?;
         let input = ChatInput::parse(Ingress::OpenAi, body, opts)?;
-        let reply = state.engine.chat(input).await?;
+        // Boxed: inline, the engine's future would size the handler's, which axum and tower
+        // move (copy) several times before the first poll.
+        let reply = Box::pin(state.engine.chat(input)).await?;
         Ok::<_, ApiError>(chat_response(reply, &request_id, started))
     }
     .await;

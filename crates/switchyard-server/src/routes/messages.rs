@@ -29,7 +29,8 @@ pub(crate) async fn messages(
             // Validate the whole request up front, as Anthropic does (max_tokens, roles...).
             input.canonical()?;
         }
-        let reply = state.engine.chat(input).await?;
+        // Boxed, as in chat.rs: keeps the handler's future small for axum's moves.
+        let reply = Box::pin(state.engine.chat(input)).await?;
         Ok::<_, ApiError>(chat_response(reply, &request_id, started))
     }
     .await;
