@@ -41,7 +41,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
 use tokio::time::Instant;
 use tower::ServiceExt;
 
-use crate::transport::{has_timeout, request_failed, root_cause, Connector};
+use crate::transport::{connect_failed, request_failed, Connector};
 
 /// Idle connections are closed after this long unused.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -341,16 +341,7 @@ impl H1Pool {
             .clone()
             .oneshot(uri.clone())
             .await
-            .map_err(|e| {
-                if has_timeout(&*e) {
-                    UpstreamError::new(ErrorClass::Timeout, "upstream timed out")
-                } else {
-                    UpstreamError::new(
-                        ErrorClass::Connect,
-                        format!("cannot connect to upstream: {}", root_cause(&*e)),
-                    )
-                }
-            })?;
+            .map_err(|e| connect_failed(&*e))?;
         Ok(Box::new(Conn::new(TokioIo::new(io))))
     }
 }
@@ -991,7 +982,8 @@ mod tests {
         )))
     }
 
-    async fn call(pool: &Arc<H1Pool>, uri: &Uri, body: &'static [u8]) -> (u16, Vec<u8>) {
+    /// Sends `body` and returns the response with its body unread.
+    async fn send(pool: &Arc<H1Pool>, uri: &Uri, body: &'static [u8]) -> H1Response {
         let body = Bytes::from_static(body);
         let req = H1Request {
             uri,
@@ -999,7 +991,15 @@ mod tests {
             headers: &[(b"content-type", b"application/json")],
             body: &body,
         };
-        let mut resp = pool.send(&req).await.expect("response head");
+        pool.send(&req).await.expect("response head")
+    }
+
+    async fn open(pool: &Arc<H1Pool>, uri: &Uri) -> H1Response {
+        send(pool, uri, b"{}").await
+    }
+
+    async fn call(pool: &Arc<H1Pool>, uri: &Uri, body: &'static [u8]) -> (u16, Vec<u8>) {
+        let mut resp = send(pool, uri, body).await;
         let mut out = Vec::new();
         while let Some(chunk) = resp.body.chunk().await.expect("whole body") {
             out.extend_from_slice(&chunk);
@@ -1110,14 +1110,7 @@ mod tests {
         ])
         .await;
         let pool = pool();
-        let body = Bytes::from_static(b"{}");
-        let req = H1Request {
-            uri: &uri,
-            host: None,
-            headers: &[],
-            body: &body,
-        };
-        let mut resp = pool.send(&req).await.unwrap();
+        let mut resp = open(&pool, &uri).await;
         let first = resp.body.chunk().await.unwrap().unwrap();
         assert_eq!(&first[..], b"data: 1\n\n", "before the rest was written");
         assert_eq!(
@@ -1144,14 +1137,7 @@ mod tests {
         ])
         .await;
         let pool = pool();
-        let body = Bytes::from_static(b"{}");
-        let req = H1Request {
-            uri: &uri,
-            host: None,
-            headers: &[],
-            body: &body,
-        };
-        let mut resp = pool.send(&req).await.unwrap();
+        let mut resp = open(&pool, &uri).await;
         assert_eq!(
             &resp.body.chunk().await.unwrap().unwrap()[..],
             b"{\"partial\""

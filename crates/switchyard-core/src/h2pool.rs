@@ -273,13 +273,7 @@ impl H2Pool {
                 if alpn_refused(&*e) {
                     return not_http2();
                 }
-                UpstreamError::new(
-                    ErrorClass::Connect,
-                    format!(
-                        "cannot connect to upstream: {}",
-                        crate::transport::root_cause(&*e)
-                    ),
-                )
+                crate::transport::connect_failed(&*e)
             })?;
         if uri.scheme_str() == Some("https") && !io.connected().is_negotiated_h2() {
             if self.fallback {

@@ -407,6 +407,19 @@ impl UpstreamBody {
     }
 }
 
+/// A connection that could not be opened (TCP, proxy tunnel, TLS): `timeout` when the
+/// connect timeout ran out, else `connect`. The URL is not echoed (it may carry a key).
+pub(crate) fn connect_failed(err: &(dyn std::error::Error + 'static)) -> UpstreamError {
+    if has_timeout(err) {
+        UpstreamError::new(ErrorClass::Timeout, "upstream timed out")
+    } else {
+        UpstreamError::new(
+            ErrorClass::Connect,
+            format!("cannot connect to upstream: {}", root_cause(err)),
+        )
+    }
+}
+
 /// A request that failed before its response head arrived: `timeout` when a timer ran out
 /// anywhere in the chain, else `connect` (both retryable on another deployment).
 pub(crate) fn request_failed(err: &(dyn std::error::Error + 'static)) -> UpstreamError {
@@ -432,7 +445,7 @@ fn classify_body_error(err: &hyper::Error) -> UpstreamError {
     }
 }
 
-pub(crate) fn has_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+fn has_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur = Some(err);
     while let Some(e) = cur {
         if let Some(io) = e.downcast_ref::<std::io::Error>() {
