@@ -128,14 +128,20 @@ mod lenient {
             fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
                 Ok(None)
             }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(None)
+            }
+        };
+    }
+
+    /// `null` (or absent) rejected like any other odd value.
+    macro_rules! reject_null {
+        () => {
             fn visit_unit<E>(self) -> Result<Self::Value, E> {
                 Ok(None)
             }
             fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(None)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(None)
             }
         };
@@ -160,6 +166,7 @@ mod lenient {
             Ok(None)
         }
         reject_others!();
+        reject_null!();
     }
 
     /// Reads the counts of an object; `None` when it is not one or a count is odd.
@@ -229,6 +236,7 @@ mod lenient {
             Ok((!odd).then_some(u))
         }
         reject_others!();
+        reject_null!();
     }
 
     #[derive(Default)]
@@ -281,19 +289,7 @@ mod lenient {
         fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
             Ok(None)
         }
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-            Ok(None)
-        }
-        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-            while seq.next_element::<IgnoredAny>()?.is_some() {}
-            Ok(None)
-        }
+        reject_others!();
         fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
             let mut d = DetailCounts::default();
             let ok = counts(map, |f, n| match f {
