@@ -85,6 +85,14 @@ pub(crate) fn attempts(h: &mut HeaderMap, total: usize, failed: &[AttemptRecord]
     }
 }
 
+/// How many headers [`served`] writes for `s`, so a reply's map can be sized exactly.
+pub(crate) fn served_count(s: &Served) -> usize {
+    7 + usize::from(s.rule.is_some())
+        + usize::from(!s.failed.is_empty())
+        + usize::from(!s.dropped_params.is_empty())
+        + usize::from(s.hedged)
+}
+
 /// Writes every transparency header for a served request.
 pub(crate) fn served(h: &mut HeaderMap, s: &Served, gateway_total: Duration) {
     let labels = &s.deployment.labels;

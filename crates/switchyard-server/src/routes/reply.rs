@@ -24,13 +24,17 @@ pub(crate) fn chat_response(reply: ChatReply, request_id: &str, started: Instant
     let mut resp = Response::new(body);
     *resp.status_mut() = StatusCode::OK;
     let h = resp.headers_mut();
-    // Sized once for the transparency headers: growing 4 → 8 → 16 rehashes twice.
-    h.reserve(16);
+    // Sized once, exactly: growing 4 → 8 → 16 rehashes twice, and hyper keeps this map for the
+    // connection's life (it parses the next request into it), so spare room costs ~100 bytes
+    // per entry for as long as a stream stays open.
+    let stream = content_type == "text/event-stream";
+    let count = 2 + usize::from(stream) * 2 + headers::served_count(&served);
+    h.reserve(count);
     h.insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static(content_type),
     );
-    if content_type == "text/event-stream" {
+    if stream {
         h.insert(
             http::header::CACHE_CONTROL,
             HeaderValue::from_static("no-cache"),
@@ -41,5 +45,6 @@ pub(crate) fn chat_response(reply: ChatReply, request_id: &str, started: Instant
         h.insert(headers::REQUEST_ID, v);
     }
     headers::served(h, &served, started.elapsed());
+    debug_assert_eq!(h.len(), count, "served_count is out of step with served");
     resp
 }
