@@ -12,6 +12,7 @@ use rand::Rng;
 use serde::Deserialize;
 use switchyard_config::Config;
 use switchyard_providers::{ErrorClass, Fault, UpstreamError};
+use switchyard_types::keys::KeyIn;
 use switchyard_types::openai::{LenientUsage, Usage};
 use tokio::time::{sleep_until, Instant};
 
@@ -611,14 +612,51 @@ impl Run<'_> {
     }
 }
 
-/// What the gateway reads of a same-format OpenAI response: usage, and proof it is one.
-#[derive(Deserialize)]
+/// What the gateway reads of a same-format OpenAI response: usage, and proof it is one (an
+/// object with non-null `choices`). One pass over the body, which is thereby checked to be JSON;
+/// keys are matched as bytes ([`KeyIn`]), every other value skipped unparsed.
 struct OpenAiView {
-    /// Read in the same pass, leniently: an odd usage object never fails the response.
-    #[serde(default)]
-    usage: Option<LenientUsage>,
-    #[serde(default)]
-    choices: Option<serde::de::IgnoredAny>,
+    /// Read leniently: an odd usage object never fails the response.
+    usage: Option<Usage>,
+    choices: bool,
+}
+
+impl<'de> Deserialize<'de> for OpenAiView {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = OpenAiView;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a chat completion object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<OpenAiView, A::Error> {
+                use serde::de::IgnoredAny;
+                let mut view = OpenAiView {
+                    usage: None,
+                    choices: false,
+                };
+                while let Some(key) = map.next_key_seed(KeyIn(&["usage", "choices"]))? {
+                    match key {
+                        Some(0) => {
+                            view.usage =
+                                map.next_value::<Option<LenientUsage>>()?.and_then(|u| u.0);
+                        }
+                        Some(_) => {
+                            view.choices = map.next_value::<Option<IgnoredAny>>()?.is_some();
+                        }
+                        None => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(view)
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// What the gateway reads of a same-format Anthropic response.
@@ -660,10 +698,10 @@ fn complete_body(
             Ingress::OpenAi => {
                 let view: OpenAiView =
                     serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
-                if view.choices.is_none() {
+                if !view.choices {
                     return Err(malformed("no `choices`".to_owned()));
                 }
-                view.usage.and_then(|u| u.0)
+                view.usage
             }
             Ingress::Anthropic => {
                 let view: AnthropicView =
@@ -702,4 +740,58 @@ fn complete_body(
         }
     };
     Ok((Bytes::from(out), usage))
+}
+
+#[cfg(test)]
+mod view_tests {
+    use super::OpenAiView;
+
+    /// A real Chat Completions response (OpenAI's shape, as the simulator sends it).
+    const RESPONSE: &str = r#"{"choices":[{"finish_reason":"stop","index":0,"logprobs":null,"message":{"annotations":[],"content":"vista saddle sable","refusal":null,"role":"assistant"}}],"created":1700000000,"id":"chatcmpl-sim000001","model":"gpt-4o-mini","object":"chat.completion","service_tier":"default","system_fingerprint":"fp_sim","usage":{"completion_tokens":24,"completion_tokens_details":{"accepted_prediction_tokens":0,"audio_tokens":0,"reasoning_tokens":3,"rejected_prediction_tokens":0},"prompt_tokens":21,"prompt_tokens_details":{"audio_tokens":0,"cached_tokens":5},"total_tokens":45}}"#;
+
+    fn view(json: &str) -> Result<OpenAiView, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn a_real_response_gives_choices_and_usage() {
+        let v = view(RESPONSE).unwrap();
+        assert!(v.choices);
+        let u = v.usage.unwrap();
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens, u.total_tokens),
+            (21, 24, 45)
+        );
+        assert_eq!((u.cached_tokens(), u.reasoning_tokens()), (5, 3));
+    }
+
+    #[test]
+    fn escaped_keys_and_missing_usage_are_read() {
+        let v = view(r#"{"ch\u006fices":[],"us\u0061ge":{"prompt_tokens":2}}"#).unwrap();
+        assert!(v.choices);
+        assert_eq!(v.usage.map(|u| u.prompt_tokens), Some(2));
+        let v = view(r#"{"choices":[{}],"usage":null}"#).unwrap();
+        assert!(v.choices && v.usage.is_none());
+    }
+
+    #[test]
+    fn odd_usage_is_unknown_not_malformed() {
+        let v = view(r#"{"usage":{"prompt_tokens":"21"},"choices":[]}"#).unwrap();
+        assert!(v.choices && v.usage.is_none());
+    }
+
+    #[test]
+    fn not_a_completion_object() {
+        assert!(!view(r#"{"choices":null}"#).unwrap().choices);
+        assert!(!view(r#"{"id":"x"}"#).unwrap().choices);
+        for bad in [
+            r#"[{"usage":null},[1]]"#,
+            r#"{"choices":[]} trailing"#,
+            r#"{"choices":[}"#,
+            r#""choices""#,
+            "",
+        ] {
+            assert!(view(bad).is_err(), "{bad}");
+        }
+    }
 }

@@ -78,7 +78,12 @@ fn set(h: &mut HeaderMap, name: HeaderName, value: &str) {
 
 /// Writes the attempt headers.
 pub(crate) fn attempts(h: &mut HeaderMap, total: usize, failed: &[AttemptRecord]) {
-    h.insert(ATTEMPTS, HeaderValue::from(total));
+    // Almost always 1: a static value, not an allocation per response.
+    const SMALL: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
+    let value = SMALL
+        .get(total)
+        .map_or_else(|| HeaderValue::from(total), |s| HeaderValue::from_static(s));
+    h.insert(ATTEMPTS, value);
     if !failed.is_empty() {
         let list: Vec<String> = failed.iter().map(AttemptRecord::header_form).collect();
         set(h, ATTEMPT_ERRORS, &list.join(", "));

@@ -91,9 +91,9 @@ mod lenient {
     use serde::Deserialize;
 
     use super::{CompletionTokensDetails, PromptTokensDetails, Usage};
+    use crate::keys::KeyIn;
 
-    #[derive(Deserialize)]
-    #[serde(field_identifier, rename_all = "snake_case")]
+    #[derive(Clone, Copy)]
     enum Field {
         PromptTokens,
         CompletionTokens,
@@ -103,8 +103,37 @@ mod lenient {
         CachedTokens,
         CacheCreationTokens,
         ReasoningTokens,
-        #[serde(other)]
         Other,
+    }
+
+    /// Key names in [`Field`] order, matched as bytes ([`KeyIn`]).
+    const NAMES: &[&str] = &[
+        "prompt_tokens",
+        "completion_tokens",
+        "total_tokens",
+        "prompt_tokens_details",
+        "completion_tokens_details",
+        "cached_tokens",
+        "cache_creation_tokens",
+        "reasoning_tokens",
+    ];
+    const FIELDS: [Field; 8] = [
+        Field::PromptTokens,
+        Field::CompletionTokens,
+        Field::TotalTokens,
+        Field::PromptTokensDetails,
+        Field::CompletionTokensDetails,
+        Field::CachedTokens,
+        Field::CacheCreationTokens,
+        Field::ReasoningTokens,
+    ];
+
+    /// The next key of `map` as a [`Field`].
+    fn next_field<'de, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Field>, A::Error> {
+        Ok(map.next_key_seed(KeyIn(NAMES))?.map(|i| {
+            i.and_then(|i| FIELDS.get(i).copied())
+                .unwrap_or(Field::Other)
+        }))
     }
 
     /// Any value; `Some` only for a non-negative integer.
@@ -175,7 +204,7 @@ mod lenient {
         mut set: impl FnMut(Field, u64),
     ) -> Result<Option<()>, A::Error> {
         let mut odd = false;
-        while let Some(field) = map.next_key::<Field>()? {
+        while let Some(field) = next_field(&mut map)? {
             match field {
                 Field::Other | Field::PromptTokensDetails | Field::CompletionTokensDetails => {
                     map.next_value::<IgnoredAny>()?;
@@ -206,7 +235,7 @@ mod lenient {
         fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
             let mut u = Usage::default();
             let mut odd = false;
-            while let Some(field) = map.next_key::<Field>()? {
+            while let Some(field) = next_field(&mut map)? {
                 match field {
                     Field::PromptTokens | Field::CompletionTokens | Field::TotalTokens => {
                         match map.next_value::<Count>()?.0 {
