@@ -22,7 +22,9 @@
 //!   pool closes idle connections past [`IDLE_TIMEOUT`] or closed by the upstream, so none
 //!   linger when traffic stops.
 //! - A request whose write fails on a reused connection (the provider closed it while idle)
-//!   is sent once more on a new connection; nothing was processed. A request that was
+//!   is sent once more on a new connection; nothing was processed. Otherwise a failed write
+//!   still reads what the provider answered before closing (a 413 or 401 sent before it read
+//!   a large body), so the client gets that answer rather than a broken pipe. A request that was
 //!   written and got no answer is not sent again (LLM calls are not idempotent); the engine's
 //!   retry policy decides.
 
@@ -57,6 +59,13 @@ const MAX_HEADERS: usize = 128;
 const INITIAL_READ: usize = 2048;
 /// Largest read buffer growth step.
 const MAX_READ: usize = 64 * 1024;
+/// How long a released body ([`H1Body::release`]) is read on for its end before its
+/// connection is closed instead of reused.
+const DRAIN_WAIT: Duration = Duration::from_secs(1);
+/// How much of a released body is read on at most.
+const DRAIN_BYTES: usize = 64 * 1024;
+/// How long a request whose write failed waits for an answer the upstream sent early.
+const EARLY_ANSWER_WAIT: Duration = Duration::from_secs(1);
 /// A request body up to this size is copied behind its head and written in one call.
 const COALESCE_BODY: usize = 16 * 1024;
 
@@ -192,16 +201,30 @@ impl H1Pool {
                     tracing::debug!(error = %e, "idle upstream connection was closed; sending on a new one");
                     continue;
                 }
-                Err(e) => return Err(request_failed(&e)),
+                Err(e) => {
+                    // The upstream may have answered before reading the whole body (a 413 or
+                    // a 401 for a large prompt) and closed: its answer says more than the
+                    // write error does. The connection is not reused either way.
+                    let early = tokio::time::timeout(
+                        EARLY_ANSWER_WAIT,
+                        self.read_head(conn, origin, false),
+                    );
+                    return match early.await {
+                        Ok(Ok(answer)) => Ok(answer),
+                        _ => Err(request_failed(&e)),
+                    };
+                }
             }
-            return self.read_head(conn, origin).await;
+            return self.read_head(conn, origin, true).await;
         }
     }
 
+    /// Reads the response head; `reusable` is false when the request was not written whole.
     async fn read_head(
         self: &Arc<Self>,
         mut conn: Box<Conn>,
         origin: usize,
+        reusable: bool,
     ) -> Result<H1Response, UpstreamError> {
         loop {
             if !conn.buf.is_empty() {
@@ -213,7 +236,7 @@ impl H1Pool {
                     let mut body = H1Body {
                         conn: Some(conn),
                         decoder: head.decoder,
-                        keep_alive: head.keep_alive,
+                        keep_alive: head.keep_alive && reusable,
                         pool: Some((Arc::clone(self), origin)),
                     };
                     if body.decoder.is_done() {
@@ -715,6 +738,63 @@ impl H1Body {
         }
     }
 
+    /// The reader has what it wants (a stream's terminating event arrived): the rest of the
+    /// body, usually only the chunked terminator, already buffered or a packet behind, is read
+    /// so that the connection can be reused. What is buffered is decoded now; otherwise a
+    /// task reads on for at most [`DRAIN_WAIT`] and [`DRAIN_BYTES`], then closes the
+    /// connection. Dropping a body unreleased closes its connection at once, which is what
+    /// an abandoned stream wants: the provider stops generating.
+    pub(crate) fn release(&mut self) {
+        let mut left = DRAIN_BYTES;
+        loop {
+            let Some(conn) = self.conn.as_mut() else {
+                return;
+            };
+            match self.decoder.decode(&mut conn.buf) {
+                Ok(Step::Data(b)) if b.len() <= left => left -= b.len(),
+                Ok(Step::Done) => return self.finish(),
+                Ok(Step::NeedMore) => break,
+                Ok(Step::Data(_)) | Err(_) => {
+                    self.conn = None;
+                    return;
+                }
+            }
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            self.conn = None;
+            return;
+        };
+        if !self.keep_alive || self.decoder == Decoder::Eof {
+            // Closed after this body anyway: nothing to keep.
+            self.conn = None;
+            return;
+        }
+        let mut rest = std::mem::replace(self, H1Body::released());
+        runtime.spawn(async move {
+            let drained = async {
+                while let Ok(Some(b)) = rest.chunk().await {
+                    match left.checked_sub(b.len()) {
+                        Some(l) => left = l,
+                        None => return,
+                    }
+                }
+            };
+            // The body reaching its end inside `chunk` checks the connection in; a timeout
+            // drops it, and with it the connection.
+            let _ = tokio::time::timeout(DRAIN_WAIT, drained).await;
+        });
+    }
+
+    /// A body whose connection was handed on.
+    fn released() -> Self {
+        H1Body {
+            conn: None,
+            decoder: Decoder::Done,
+            keep_alive: false,
+            pool: None,
+        }
+    }
+
     /// The body is complete: the connection goes back to the pool if it can be reused.
     fn finish(&mut self) {
         self.decoder = Decoder::Done;
@@ -1097,6 +1177,60 @@ mod tests {
         );
     }
 
+    /// A stream whose last event came: released, its connection is reused whether the chunked
+    /// terminator is already buffered or arrives a little later.
+    #[tokio::test]
+    async fn a_released_stream_body_frees_its_connection() {
+        let (uri, conns) = scripted(vec![
+            reply(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n9\r\ndata: 1\n\n\r\n0\r\n\r\n"),
+            Reply {
+                later: Some(b"0\r\n\r\n"),
+                ..reply(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n9\r\ndata: 1\n\n\r\n")
+            },
+            reply(OK),
+        ])
+        .await;
+        let pool = pool();
+        for _ in 0..2 {
+            let mut resp = open(&pool, &uri).await;
+            assert_eq!(
+                &resp.body.chunk().await.unwrap().unwrap()[..],
+                b"data: 1\n\n"
+            );
+            resp.body.release();
+            drop(resp);
+            let mut pooled = false;
+            for _ in 0..50 {
+                if idle_count(&pool) == 1 {
+                    pooled = true;
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            assert!(pooled, "the connection went back to the pool");
+        }
+        assert_eq!(call(&pool, &uri, b"{}").await.0, 200);
+        assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    /// Dropped without a release (the client went away mid-stream), a stream's connection is
+    /// closed, so that the provider stops generating.
+    #[tokio::test]
+    async fn an_abandoned_stream_body_closes_its_connection() {
+        let (uri, conns) = scripted(vec![
+            reply(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n9\r\ndata: 1\n\n\r\n"),
+            reply(OK),
+        ])
+        .await;
+        let pool = pool();
+        let mut resp = open(&pool, &uri).await;
+        assert!(resp.body.chunk().await.unwrap().is_some());
+        drop(resp);
+        assert_eq!(idle_count(&pool), 0);
+        assert_eq!(call(&pool, &uri, b"{}").await.0, 200);
+        assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 2);
+    }
+
     #[tokio::test]
     async fn chunked_streams_arrive_as_sent_and_free_their_connection() {
         let (uri, conns) = scripted(vec![
@@ -1183,6 +1317,38 @@ mod tests {
             err.message.starts_with("cannot connect to upstream"),
             "{}",
             err.message
+        );
+    }
+
+    /// An upstream that answers 413 after reading only the head of a large body and closes:
+    /// the write fails, and the client still gets the 413, on a connection not reused.
+    #[tokio::test]
+    async fn an_early_answer_beats_the_failed_write() {
+        use tokio::io::AsyncReadExt as _;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut sock, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let _ = sock
+                    .write_all(b"HTTP/1.1 413 Payload Too Large\r\ncontent-length: 9\r\nconnection: close\r\n\r\ntoo large")
+                    .await;
+                // Closing with the body unread makes the kernel reset the connection.
+            }
+        });
+        let uri: Uri = format!("http://{addr}/v1/chat/completions")
+            .parse()
+            .unwrap();
+        // Larger than loopback's socket buffers, so the write cannot complete.
+        let body: &'static [u8] = Box::leak(vec![b' '; 64 << 20].into_boxed_slice());
+        let pool = pool();
+        let (status, out) = call(&pool, &uri, body).await;
+        assert_eq!((status, &out[..]), (413, &b"too large"[..]));
+        assert_eq!(
+            idle_count(&pool),
+            0,
+            "a half-written connection is not pooled"
         );
     }
 }

@@ -194,7 +194,9 @@ impl LiveStream {
         // Least-latency ranks streams by time to first token: feed it, and the whole duration.
         let elapsed = self.ttft + self.started_at.elapsed();
         self.dep.state.record_success(elapsed, Some(self.ttft));
-        if let Some(cur) = &self.cur {
+        if let Some(cur) = &mut self.cur {
+            // Only the upstream's end of body may be left: let its connection be reused.
+            cur.body.release();
             if let Some(u) = &cur.pipe.tap.usage {
                 self.dep.state.settle_tokens(
                     self.input.estimated_tokens(),

@@ -398,6 +398,15 @@ impl UpstreamBody {
         }
     }
 
+    /// The reader needs nothing more (a stream's terminating event came): over HTTP/1.1 the
+    /// rest is read in the background so that the connection can be reused
+    /// (`H1Body::release`); an HTTP/2 stream ends when the body is dropped.
+    pub fn release(&mut self) {
+        if let BodyKind::Http1(body) = &mut self.0 {
+            body.release();
+        }
+    }
+
     /// The body's length (what is left of it) when the upstream declared it.
     pub fn exact_len(&self) -> Option<u64> {
         match &self.0 {

@@ -87,11 +87,12 @@ pub async fn start(addr: SocketAddr, config: SimConfig) -> std::io::Result<SimHa
     let state = SimState::new(config);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(state.clone());
+    let counting = state.clone();
     let task = tokio::spawn(async move {
         let shutdown = async move {
             let _ = stop_rx.await;
         };
-        let _ = run(listener, tls.as_ref(), app, shutdown).await;
+        let _ = run(listener, tls.as_ref(), app, &counting, shutdown).await;
     });
     Ok(SimHandle {
         addr,
@@ -119,7 +120,7 @@ pub async fn serve(
         // Release hanging and stalled responses so the graceful shutdown can finish.
         closing.close();
     };
-    run(listener, tls.as_ref(), app, shutdown).await
+    run(listener, tls.as_ref(), app, &state, shutdown).await
 }
 
 /// `axum::serve` over cleartext TCP, or over TLS when `tls` is set, until `shutdown`.
@@ -127,16 +128,20 @@ async fn run(
     listener: tokio::net::TcpListener,
     tls: Option<&SimTls>,
     app: axum::Router,
+    state: &SimState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use axum::serve::ListenerExt;
+    let counted = state.clone();
     match tls {
         Some(tls) => {
-            axum::serve(tls::TlsListener::new(listener, tls)?, app)
+            let listener = tls::TlsListener::new(listener, tls)?;
+            axum::serve(listener.tap_io(move |_| counted.connection_accepted()), app)
                 .with_graceful_shutdown(shutdown)
                 .await
         }
         None => {
-            axum::serve(listener, app)
+            axum::serve(listener.tap_io(move |_| counted.connection_accepted()), app)
                 .with_graceful_shutdown(shutdown)
                 .await
         }
@@ -188,6 +193,11 @@ impl SimHandle {
     /// Requests seen for a model, always counted.
     pub fn request_count(&self, model: &str) -> u64 {
         self.state.request_count(model)
+    }
+
+    /// TCP connections accepted since start (a client that reuses connections keeps this low).
+    pub fn connection_count(&self) -> u64 {
+        self.state.connection_count()
     }
 
     /// Limits a model to `rpm` requests per minute window (0 removes the limit).

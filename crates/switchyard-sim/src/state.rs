@@ -67,10 +67,22 @@ struct Inner {
     config: SimConfig,
     models: RwLock<HashMap<String, Arc<ModelEntry>>>,
     ids: AtomicU64,
+    /// TCP connections accepted, so tests can see whether clients reuse them.
+    connections: AtomicU64,
     closing: watch::Sender<bool>,
 }
 
 impl SimState {
+    /// Counts an accepted connection.
+    pub(crate) fn connection_accepted(&self) {
+        self.inner.connections.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// TCP connections accepted since start.
+    pub fn connection_count(&self) -> u64 {
+        self.inner.connections.load(Ordering::Relaxed)
+    }
+
     /// Fresh state for a configuration.
     pub fn new(config: SimConfig) -> Self {
         let (closing, _) = watch::channel(false);
@@ -79,6 +91,7 @@ impl SimState {
                 config,
                 models: RwLock::new(HashMap::new()),
                 ids: AtomicU64::new(0),
+                connections: AtomicU64::new(0),
                 closing,
             }),
         }

@@ -10,7 +10,11 @@ use switchyard_sim::SimConfig;
 use super::{assert_served_by, chat_body, per_family, user, Family, OpenAiStream};
 use crate::common;
 
-per_family!(stream_text, stream_include_usage);
+per_family!(
+    stream_text,
+    stream_include_usage,
+    streams_reuse_upstream_connections
+);
 
 /// Text streams arrive as OpenAI chunks whose deltas join to the reply, end with a finish
 /// reason and `data: [DONE]`, and carry no usage-only chunk the client did not ask for.
@@ -50,6 +54,40 @@ async fn stream_text(f: Family) {
         .iter()
         .find_map(|c| c["choices"][0]["delta"]["role"].as_str());
     assert_eq!(role, Some("assistant"), "{:?}", s.data);
+}
+
+/// A stream that ended leaves its upstream connection reusable: consecutive streams (and a
+/// request after them) share one connection to the provider instead of opening one each.
+async fn streams_reuse_upstream_connections(f: Family) {
+    let h = f.start().await;
+    for _ in 0..3 {
+        let resp = h
+            .post(
+                "/v1/chat/completions",
+                chat_body(
+                    &f.id(),
+                    user("echo: one two three"),
+                    json!({"stream": true}),
+                ),
+            )
+            .await;
+        let s = OpenAiStream::read(resp).await;
+        assert!(s.done, "{:?}", s.data);
+        // The rest of the upstream body may still be on its way to the pool.
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let resp = h
+        .post(
+            "/v1/chat/completions",
+            chat_body(&f.id(), user("hi"), json!({})),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        h.sim.connection_count(),
+        1,
+        "one upstream connection for all"
+    );
 }
 
 /// With `stream_options.include_usage` the client gets the usage (for the OpenAI family, in
