@@ -1,6 +1,7 @@
 //! The engine.
 pub mod attempt;
 pub mod budget;
+mod chunk_view;
 pub mod deployment;
 pub mod embeddings;
 pub mod engine;

@@ -12,6 +12,8 @@ use switchyard_providers::{ErrorClass, StreamDecoder, UpstreamError};
 use switchyard_types::openai::{ChatChunk, Delta, ErrorBody, ErrorEnvelope, FinishReason, Usage};
 use switchyard_types::sse::{self, SseEvent};
 
+use crate::chunk_view::OaChunkView;
+
 /// Where the client's bytes come from.
 pub enum PipeMode {
     /// OpenAI client, OpenAI-dialect upstream: raw events forwarded.
@@ -101,43 +103,6 @@ pub struct StreamPipe {
     done_written: bool,
     /// Suppress role-only chunks (continuations).
     continuation: bool,
-}
-
-#[derive(Deserialize)]
-struct OaChunkView<'a> {
-    #[serde(borrow, default)]
-    id: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    model: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default)]
-    created: Option<u64>,
-    #[serde(default)]
-    choices: Vec<OaChoiceView<'a>>,
-    /// Parsed on its own: an odd usage object must not break the stream.
-    #[serde(default, borrow)]
-    usage: Option<&'a serde_json::value::RawValue>,
-    #[serde(default)]
-    error: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct OaChoiceView<'a> {
-    #[serde(borrow, default)]
-    delta: Option<OaDeltaView<'a>>,
-    #[serde(default)]
-    finish_reason: Option<FinishReason>,
-}
-
-#[derive(Deserialize)]
-struct OaDeltaView<'a> {
-    #[serde(borrow, default)]
-    content: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    reasoning_content: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    reasoning: Option<std::borrow::Cow<'a, str>>,
-    #[serde(default)]
-    tool_calls: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -386,7 +351,7 @@ fn pass_openai(
             Some(d) => tap.observe(
                 d.content.as_deref(),
                 d.reasoning_content.as_deref().or(d.reasoning.as_deref()),
-                d.tool_calls.is_some(),
+                d.tool_calls,
                 c.finish_reason,
             ),
             None => tap.observe(None, None, false, c.finish_reason),

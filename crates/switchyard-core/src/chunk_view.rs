@@ -1,0 +1,219 @@
+//! What the gateway reads of a same-format OpenAI stream chunk: identity, deltas, finish,
+//! usage, error. The chunk itself is forwarded byte for byte; this view only feeds the
+//! stream's tap.
+//!
+//! Written by hand rather than derived because a stream parses one of these per event: keys
+//! are matched as bytes ([`KeyIn`]) instead of being checked for UTF-8 and compared as
+//! strings, and every member the gateway does not read (`object`, `index`, `logprobs`,
+//! `system_fingerprint`, ...) is skipped unparsed.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use switchyard_types::keys::KeyIn;
+use switchyard_types::openai::FinishReason;
+
+/// One `chat.completion.chunk`, as far as the tap needs it.
+#[derive(Default)]
+pub(crate) struct OaChunkView<'a> {
+    pub id: Option<Cow<'a, str>>,
+    pub model: Option<Cow<'a, str>>,
+    pub created: Option<u64>,
+    /// Empty when absent or `null`.
+    pub choices: Vec<OaChoiceView<'a>>,
+    /// Parsed on its own: an odd usage object must not break the stream.
+    pub usage: Option<&'a RawValue>,
+    pub error: Option<serde_json::Value>,
+}
+
+/// One entry of `choices`.
+#[derive(Default)]
+pub(crate) struct OaChoiceView<'a> {
+    pub delta: Option<OaDeltaView<'a>>,
+    pub finish_reason: Option<FinishReason>,
+}
+
+/// A choice's `delta`.
+#[derive(Default)]
+pub(crate) struct OaDeltaView<'a> {
+    pub content: Option<Cow<'a, str>>,
+    pub reasoning_content: Option<Cow<'a, str>>,
+    pub reasoning: Option<Cow<'a, str>>,
+    pub tool_calls: bool,
+}
+
+/// A finish reason off the wire. One this gateway does not know (`model_length`, `abort`,
+/// `insufficient_system_resource` from OpenAI-compatible providers) still says the choice
+/// finished: the chunk is forwarded as it came, and the tap counts it as a stop.
+fn finish_reason(wire: &str) -> FinishReason {
+    match wire {
+        "length" => FinishReason::Length,
+        "tool_calls" => FinishReason::ToolCalls,
+        "content_filter" => FinishReason::ContentFilter,
+        "function_call" => FinishReason::FunctionCall,
+        _ => FinishReason::Stop,
+    }
+}
+
+/// A `Deserialize` for an object type whose visitor fills a default value member by member.
+macro_rules! object_view {
+    ($ty:ident, $what:literal, $names:expr, |$view:ident, $map:ident, $index:ident| $body:block) => {
+        impl<'de: 'a, 'a> Deserialize<'de> for $ty<'a> {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct V<'a>(std::marker::PhantomData<&'a ()>);
+                impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+                    type Value = $ty<'a>;
+                    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                        f.write_str($what)
+                    }
+                    fn visit_map<A: MapAccess<'de>>(
+                        self,
+                        mut $map: A,
+                    ) -> Result<Self::Value, A::Error> {
+                        let mut $view = $ty::default();
+                        while let Some(key) = $map.next_key_seed(KeyIn($names))? {
+                            let Some($index) = key else {
+                                $map.next_value::<IgnoredAny>()?;
+                                continue;
+                            };
+                            $body
+                        }
+                        Ok($view)
+                    }
+                }
+                d.deserialize_map(V(std::marker::PhantomData))
+            }
+        }
+    };
+}
+
+object_view!(
+    OaChunkView,
+    "a chat.completion.chunk object",
+    &["id", "model", "created", "choices", "usage", "error"],
+    |view, map, i| {
+        match i {
+            0 => view.id = map.next_value()?,
+            1 => view.model = map.next_value()?,
+            2 => view.created = map.next_value()?,
+            3 => view.choices = map.next_value::<Option<Vec<_>>>()?.unwrap_or_default(),
+            4 => view.usage = map.next_value()?,
+            _ => view.error = map.next_value()?,
+        }
+    }
+);
+
+object_view!(
+    OaChoiceView,
+    "a stream choice object",
+    &["delta", "finish_reason"],
+    |view, map, i| {
+        match i {
+            0 => view.delta = map.next_value()?,
+            _ => {
+                view.finish_reason = map
+                    .next_value::<Option<Cow<'_, str>>>()?
+                    .map(|r| finish_reason(&r))
+            }
+        }
+    }
+);
+
+object_view!(
+    OaDeltaView,
+    "a delta object",
+    &["content", "reasoning_content", "reasoning", "tool_calls"],
+    |view, map, i| {
+        match i {
+            0 => view.content = map.next_value()?,
+            1 => view.reasoning_content = map.next_value()?,
+            2 => view.reasoning = map.next_value()?,
+            _ => view.tool_calls = map.next_value::<Option<IgnoredAny>>()?.is_some(),
+        }
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::OaChunkView;
+    use switchyard_types::openai::FinishReason;
+
+    fn view(json: &str) -> Result<OaChunkView<'_>, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    /// Chunks as OpenAI sends them: the first (role), content, finish, usage-only.
+    #[test]
+    fn real_chunks_read_as_expected() {
+        let first = view(r#"{"id":"chatcmpl-B9","object":"chat.completion.chunk","created":1727000000,"model":"gpt-4o-mini-2024-07-18","system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"role":"assistant","content":"","refusal":null},"logprobs":null,"finish_reason":null}],"usage":null}"#).unwrap();
+        assert_eq!(first.id.as_deref(), Some("chatcmpl-B9"));
+        assert_eq!(first.model.as_deref(), Some("gpt-4o-mini-2024-07-18"));
+        assert_eq!(first.created, Some(1_727_000_000));
+        assert_eq!(first.choices.len(), 1);
+        let d = first.choices[0].delta.as_ref().unwrap();
+        assert_eq!(d.content.as_deref(), Some(""));
+        assert!(!d.tool_calls && first.choices[0].finish_reason.is_none());
+        assert!(first.usage.is_none() && first.error.is_none());
+
+        let text = view(r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" caf\u00e9 \"q\""},"logprobs":null,"finish_reason":null}]}"#).unwrap();
+        let d = text.choices[0].delta.as_ref().unwrap();
+        assert_eq!(d.content.as_deref(), Some(" café \"q\""));
+
+        let finish =
+            view(r#"{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#)
+                .unwrap();
+        assert_eq!(
+            finish.choices[0].finish_reason,
+            Some(FinishReason::ToolCalls)
+        );
+
+        let usage = view(r#"{"id":"c","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}"#).unwrap();
+        assert!(usage.choices.is_empty());
+        assert_eq!(
+            usage.usage.map(|u| u.get()),
+            Some(r#"{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}"#)
+        );
+    }
+
+    #[test]
+    fn reasoning_tool_calls_and_errors() {
+        let v = view(r#"{"choices":[{"delta":{"reasoning_content":"think","tool_calls":[{"index":0,"id":"call_1","function":{"name":"f","arguments":""}}]}}]}"#).unwrap();
+        let d = v.choices[0].delta.as_ref().unwrap();
+        assert_eq!(d.reasoning_content.as_deref(), Some("think"));
+        assert!(d.tool_calls);
+        let v = view(r#"{"choices":[{"delta":{"reasoning":"r","tool_calls":null}}]}"#).unwrap();
+        let d = v.choices[0].delta.as_ref().unwrap();
+        assert_eq!(d.reasoning.as_deref(), Some("r"));
+        assert!(!d.tool_calls);
+        let v = view(r#"{"error":{"message":"overloaded","type":"server_error"}}"#).unwrap();
+        assert_eq!(v.error.unwrap()["message"], "overloaded");
+    }
+
+    #[test]
+    fn an_unknown_finish_reason_still_finishes() {
+        let v = view(r#"{"choices":[{"delta":{},"finish_reason":"model_length"}]}"#).unwrap();
+        assert_eq!(v.choices[0].finish_reason, Some(FinishReason::Stop));
+        let v = view(r#"{"choices":[{"delta":{},"finish_reason":null}]}"#).unwrap();
+        assert_eq!(v.choices[0].finish_reason, None);
+    }
+
+    #[test]
+    fn null_choices_are_none_and_bad_chunks_are_errors() {
+        assert!(view(r#"{"id":"c","choices":null}"#)
+            .unwrap()
+            .choices
+            .is_empty());
+        for bad in [
+            r#"{"choices":[{"delta":{"content":1}}]}"#,
+            r#"{"created":"yesterday"}"#,
+            r#"{"choices":[{"finish_reason":7}]}"#,
+            r#"[1]"#,
+            r#"{"choices":[}"#,
+        ] {
+            assert!(view(bad).is_err(), "{bad}");
+        }
+    }
+}
