@@ -45,6 +45,37 @@ pub(crate) struct OaDeltaView<'a> {
     pub tool_calls: bool,
 }
 
+/// A string borrowed from the chunk when it has no escapes (serde's own `Cow<str>` always
+/// copies; derived structs borrow only with `#[serde(borrow)]`).
+struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = Text<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(Text(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
+/// The next value of `map` as an optional string, borrowed where it can be.
+fn text<'de: 'a, 'a, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'a, str>>, A::Error> {
+    Ok(map.next_value::<Option<Text<'a>>>()?.map(|t| t.0))
+}
+
 /// A finish reason off the wire. One this gateway does not know (`model_length`, `abort`,
 /// `insufficient_system_resource` from OpenAI-compatible providers) still says the choice
 /// finished: the chunk is forwarded as it came, and the tap counts it as a stop.
@@ -96,8 +127,8 @@ object_view!(
     &["id", "model", "created", "choices", "usage", "error"],
     |view, map, i| {
         match i {
-            0 => view.id = map.next_value()?,
-            1 => view.model = map.next_value()?,
+            0 => view.id = text(&mut map)?,
+            1 => view.model = text(&mut map)?,
             2 => view.created = map.next_value()?,
             3 => view.choices = map.next_value::<Option<Vec<_>>>()?.unwrap_or_default(),
             4 => view.usage = map.next_value()?,
@@ -113,11 +144,7 @@ object_view!(
     |view, map, i| {
         match i {
             0 => view.delta = map.next_value()?,
-            _ => {
-                view.finish_reason = map
-                    .next_value::<Option<Cow<'_, str>>>()?
-                    .map(|r| finish_reason(&r))
-            }
+            _ => view.finish_reason = text(&mut map)?.map(|r| finish_reason(&r)),
         }
     }
 );
@@ -128,9 +155,9 @@ object_view!(
     &["content", "reasoning_content", "reasoning", "tool_calls"],
     |view, map, i| {
         match i {
-            0 => view.content = map.next_value()?,
-            1 => view.reasoning_content = map.next_value()?,
-            2 => view.reasoning = map.next_value()?,
+            0 => view.content = text(&mut map)?,
+            1 => view.reasoning_content = text(&mut map)?,
+            2 => view.reasoning = text(&mut map)?,
             _ => view.tool_calls = map.next_value::<Option<IgnoredAny>>()?.is_some(),
         }
     }
@@ -138,6 +165,8 @@ object_view!(
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::OaChunkView;
     use switchyard_types::openai::FinishReason;
 
@@ -161,6 +190,11 @@ mod tests {
         let text = view(r#"{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" caf\u00e9 \"q\""},"logprobs":null,"finish_reason":null}]}"#).unwrap();
         let d = text.choices[0].delta.as_ref().unwrap();
         assert_eq!(d.content.as_deref(), Some(" café \"q\""));
+        assert!(matches!(d.content, Some(Cow::Owned(_))), "escapes resolved");
+        assert!(
+            matches!(text.model, Some(Cow::Borrowed("m"))),
+            "no escapes: borrowed"
+        );
 
         let finish =
             view(r#"{"id":"c","choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]}"#)
