@@ -390,6 +390,20 @@ def run_load_pair(args, loader, stack, prof, body_d, body_g, c, peer=None, label
     return out
 
 
+def release_profile():
+    """The workspace's release settings, as Cargo.toml states them (lto, codegen-units)."""
+    try:
+        text = open(os.path.join(ROOT, "Cargo.toml")).read().split("[profile.release]", 1)[1]
+    except (OSError, IndexError):
+        return "unknown"
+    found = {}
+    for line in text.split("\n[", 1)[0].splitlines():
+        k, _, v = line.partition("=")
+        if k.strip() in ("lto", "codegen-units"):
+            found[k.strip()] = v.strip().strip('"')
+    return ", ".join(f"{k} = {v}" for k, v in sorted(found.items())) or "defaults"
+
+
 def cpu_split(pair):
     """' (u + s)' for a report cell, empty for results recorded before the split existed."""
     if "gw_user_us_per_req" not in pair:
@@ -772,7 +786,7 @@ def build_report(args, info, results, started_load):
     w(f"| memory | {info['mem_gb']:.1f} GB |")
     w(f"| kernel | {info['kernel']} |")
     w(f"| commit | `{info['commit'][:12]}`{' (with uncommitted changes)' if info['dirty'] else ''} |")
-    w(f"| toolchain | {info['rustc']}; release profile (thin LTO) |")
+    w(f"| toolchain | {info['rustc']}; release profile ({release_profile()}) |")
     w(f"| load driver | {info['driver']} (`bench/driver/sydrive.py` on Python {info['python']} for TTFB and open streams) |")
     w(f"| pinning | gateway `taskset -c {GW_CPU}`; simulator and load driver `taskset -c {LOAD_CPU}` |")
     w(f"| durations | {args.duration:g} s measured per side after a {args.warmup:g} s warm-up, same concurrency direct and through the gateway |")
