@@ -1,6 +1,7 @@
-//! What the gateway reads of a same-format OpenAI stream chunk: identity, deltas, finish,
-//! usage, error. The chunk itself is forwarded byte for byte; this view only feeds the
-//! stream's tap.
+//! What the gateway reads of a same-format stream event: of an OpenAI chunk its identity,
+//! deltas, finish, usage and error; of an Anthropic event its type, text, stop reason, usage
+//! and error. The event itself is forwarded byte for byte; these views only feed the stream's
+//! tap.
 //!
 //! Written by hand rather than derived because a stream parses one of these per event: keys
 //! are matched as bytes ([`KeyIn`]) instead of being checked for UTF-8 and compared as
@@ -91,12 +92,15 @@ fn finish_reason(wire: &str) -> FinishReason {
 
 /// A `Deserialize` for an object type whose visitor fills a default value member by member.
 macro_rules! object_view {
-    ($ty:ident, $what:literal, $names:expr, |$view:ident, $map:ident, $index:ident| $body:block) => {
-        impl<'de: 'a, 'a> Deserialize<'de> for $ty<'a> {
+    (
+        $ty:ident $(<$lt:lifetime>)?, $what:literal, $names:expr,
+        |$view:ident, $map:ident, $index:ident| $body:block
+    ) => {
+        impl<'de $(: $lt, $lt)?> Deserialize<'de> for $ty$(<$lt>)? {
             fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-                struct V<'a>(std::marker::PhantomData<&'a ()>);
-                impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-                    type Value = $ty<'a>;
+                struct V$(<$lt>)?(std::marker::PhantomData<($(&$lt (),)?)>);
+                impl<'de $(: $lt, $lt)?> Visitor<'de> for V$(<$lt>)? {
+                    type Value = $ty$(<$lt>)?;
                     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                         f.write_str($what)
                     }
@@ -104,7 +108,7 @@ macro_rules! object_view {
                         self,
                         mut $map: A,
                     ) -> Result<Self::Value, A::Error> {
-                        let mut $view = $ty::default();
+                        let mut $view = <$ty$(<$lt>)?>::default();
                         while let Some(key) = $map.next_key_seed(KeyIn($names))? {
                             let Some($index) = key else {
                                 $map.next_value::<IgnoredAny>()?;
@@ -122,7 +126,7 @@ macro_rules! object_view {
 }
 
 object_view!(
-    OaChunkView,
+    OaChunkView<'a>,
     "a chat.completion.chunk object",
     &["id", "model", "created", "choices", "usage", "error"],
     |view, map, i| {
@@ -138,7 +142,7 @@ object_view!(
 );
 
 object_view!(
-    OaChoiceView,
+    OaChoiceView<'a>,
     "a stream choice object",
     &["delta", "finish_reason"],
     |view, map, i| {
@@ -150,7 +154,7 @@ object_view!(
 );
 
 object_view!(
-    OaDeltaView,
+    OaDeltaView<'a>,
     "a delta object",
     &["content", "reasoning_content", "reasoning", "tool_calls"],
     |view, map, i| {
@@ -159,6 +163,131 @@ object_view!(
             1 => view.reasoning_content = text(&mut map)?,
             2 => view.reasoning = text(&mut map)?,
             _ => view.tool_calls = map.next_value::<Option<IgnoredAny>>()?.is_some(),
+        }
+    }
+);
+
+/// One Anthropic stream event (`message_start`, `content_block_delta`, `message_delta`, ...).
+#[derive(Default)]
+pub(crate) struct AnEventView<'a> {
+    /// The event's `type`.
+    pub kind: Cow<'a, str>,
+    /// `message_start`: its usage.
+    pub message_usage: Option<AnUsage>,
+    pub delta: Option<AnDeltaView<'a>>,
+    pub usage: Option<AnUsage>,
+    /// `content_block_start`: the block's `type`.
+    pub block_kind: Option<Cow<'a, str>>,
+    pub error: Option<serde_json::Value>,
+}
+
+/// A `delta`: text, thinking, or the message's stop reason.
+#[derive(Default)]
+pub(crate) struct AnDeltaView<'a> {
+    pub text: Option<Cow<'a, str>>,
+    pub thinking: Option<Cow<'a, str>>,
+    pub stop_reason: Option<Cow<'a, str>>,
+}
+
+/// Token counts of an Anthropic `usage` object.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct AnUsage {
+    pub input_tokens: Option<u64>,
+    pub output_tokens: Option<u64>,
+    pub cache_read_input_tokens: Option<u64>,
+    pub cache_creation_input_tokens: Option<u64>,
+}
+
+/// `message` of `message_start`, as far as its usage.
+#[derive(Default)]
+struct AnMessageView {
+    usage: Option<AnUsage>,
+}
+
+/// `content_block` of `content_block_start`, as far as its type.
+#[derive(Default)]
+struct AnBlockView<'a> {
+    kind: Option<Cow<'a, str>>,
+}
+
+object_view!(
+    AnEventView<'a>,
+    "a stream event object",
+    &[
+        "type",
+        "message",
+        "delta",
+        "usage",
+        "content_block",
+        "error"
+    ],
+    |view, map, i| {
+        match i {
+            0 => view.kind = text(&mut map)?.unwrap_or_default(),
+            1 => {
+                view.message_usage = map
+                    .next_value::<Option<AnMessageView>>()?
+                    .and_then(|m| m.usage)
+            }
+            2 => view.delta = map.next_value()?,
+            3 => view.usage = map.next_value()?,
+            4 => {
+                view.block_kind = map
+                    .next_value::<Option<AnBlockView<'a>>>()?
+                    .and_then(|b| b.kind)
+            }
+            _ => view.error = map.next_value()?,
+        }
+    }
+);
+
+object_view!(
+    AnDeltaView<'a>,
+    "a delta object",
+    &["text", "thinking", "stop_reason"],
+    |view, map, i| {
+        match i {
+            0 => view.text = text(&mut map)?,
+            1 => view.thinking = text(&mut map)?,
+            _ => view.stop_reason = text(&mut map)?,
+        }
+    }
+);
+
+object_view!(
+    AnBlockView<'a>,
+    "a content block object",
+    &["type"],
+    |view, map, _i| {
+        view.kind = text(&mut map)?;
+    }
+);
+
+object_view!(
+    AnMessageView,
+    "a message object",
+    &["usage"],
+    |view, map, _i| {
+        view.usage = map.next_value()?;
+    }
+);
+
+object_view!(
+    AnUsage,
+    "a usage object",
+    &[
+        "input_tokens",
+        "output_tokens",
+        "cache_read_input_tokens",
+        "cache_creation_input_tokens"
+    ],
+    |view, map, i| {
+        let n = map.next_value()?;
+        match i {
+            0 => view.input_tokens = n,
+            1 => view.output_tokens = n,
+            2 => view.cache_read_input_tokens = n,
+            _ => view.cache_creation_input_tokens = n,
         }
     }
 );
@@ -248,6 +377,64 @@ mod tests {
             r#"{"choices":[}"#,
         ] {
             assert!(view(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// Events of a real Anthropic Messages stream, in order.
+    #[test]
+    fn anthropic_events_read_as_expected() {
+        use super::AnEventView;
+        let an = |json: &'static str| serde_json::from_str::<AnEventView<'static>>(json).unwrap();
+
+        let start = an(
+            r#"{"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":10,"output_tokens":1}}}"#,
+        );
+        assert_eq!(start.kind, "message_start");
+        let u = start.message_usage.unwrap();
+        assert_eq!(
+            (u.input_tokens, u.cache_read_input_tokens, u.output_tokens),
+            (Some(25), Some(10), Some(1))
+        );
+
+        let block = an(
+            r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01","name":"get_weather","input":{}}}"#,
+        );
+        assert_eq!(block.block_kind.as_deref(), Some("tool_use"));
+
+        let delta = an(
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hello, caf\u00e9"}}"#,
+        );
+        assert_eq!(delta.delta.unwrap().text.as_deref(), Some("Hello, café"));
+
+        let thinking = an(
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"Let me think"}}"#,
+        );
+        assert_eq!(
+            thinking.delta.unwrap().thinking.as_deref(),
+            Some("Let me think")
+        );
+
+        let end = an(
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}"#,
+        );
+        assert_eq!(end.delta.unwrap().stop_reason.as_deref(), Some("end_turn"));
+        assert_eq!(end.usage.unwrap().output_tokens, Some(15));
+
+        let err =
+            an(r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#);
+        assert_eq!(err.kind, "error");
+        assert_eq!(err.error.unwrap()["type"], "overloaded_error");
+
+        assert_eq!(an(r#"{"type":"ping"}"#).kind, "ping");
+        for bad in [
+            r#"{"type":"message_delta","usage":{"output_tokens":"15"}}"#,
+            "[]",
+            r#"{"type":1}"#,
+        ] {
+            assert!(
+                serde_json::from_str::<AnEventView<'_>>(bad).is_err(),
+                "{bad}"
+            );
         }
     }
 }

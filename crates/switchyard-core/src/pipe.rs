@@ -6,13 +6,12 @@
 //! format. A truncated upstream stream is never turned into a successful completion.
 
 use bytes::Bytes;
-use serde::Deserialize;
 use switchyard_providers::anthropic::ingress::AnthropicStreamEncoder;
 use switchyard_providers::{ErrorClass, StreamDecoder, UpstreamError};
 use switchyard_types::openai::{ChatChunk, Delta, ErrorBody, ErrorEnvelope, FinishReason, Usage};
 use switchyard_types::sse::{self, SseEvent};
 
-use crate::chunk_view::OaChunkView;
+use crate::chunk_view::{AnEventView, AnUsage, OaChunkView};
 
 /// Where the client's bytes come from.
 pub enum PipeMode {
@@ -103,56 +102,6 @@ pub struct StreamPipe {
     done_written: bool,
     /// Suppress role-only chunks (continuations).
     continuation: bool,
-}
-
-#[derive(Deserialize)]
-struct AnEventView<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: std::borrow::Cow<'a, str>,
-    #[serde(default)]
-    message: Option<AnMessageView>,
-    #[serde(default)]
-    delta: Option<AnDeltaView<'a>>,
-    #[serde(default)]
-    usage: Option<AnUsage>,
-    #[serde(default)]
-    content_block: Option<AnBlockView<'a>>,
-    #[serde(default)]
-    error: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct AnMessageView {
-    #[serde(default)]
-    usage: Option<AnUsage>,
-}
-
-#[derive(Deserialize)]
-struct AnBlockView<'a> {
-    #[serde(rename = "type", borrow)]
-    kind: std::borrow::Cow<'a, str>,
-}
-
-#[derive(Deserialize)]
-struct AnDeltaView<'a> {
-    #[serde(borrow, default)]
-    text: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    thinking: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow, default)]
-    stop_reason: Option<std::borrow::Cow<'a, str>>,
-}
-
-#[derive(Deserialize, Default, Clone, Copy)]
-struct AnUsage {
-    #[serde(default)]
-    input_tokens: Option<u64>,
-    #[serde(default)]
-    output_tokens: Option<u64>,
-    #[serde(default)]
-    cache_read_input_tokens: Option<u64>,
-    #[serde(default)]
-    cache_creation_input_tokens: Option<u64>,
 }
 
 impl StreamPipe {
@@ -380,11 +329,11 @@ fn pass_anthropic(tap: &mut Tap, ev: &SseEvent) -> Result<Vec<Bytes>, UpstreamEr
     })?;
     match view.kind.as_ref() {
         "message_start" => {
-            if let Some(u) = view.message.and_then(|m| m.usage) {
+            if let Some(u) = view.message_usage {
                 merge_anthropic_usage(tap, u);
             }
         }
-        "content_block_start" if view.content_block.is_some_and(|b| b.kind == "tool_use") => {
+        "content_block_start" if view.block_kind.as_deref() == Some("tool_use") => {
             tap.tool_started = true;
             tap.started = true;
         }
