@@ -9,11 +9,9 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use futures_util::stream::BoxStream;
 use rand::Rng;
-use serde::Deserialize;
 use switchyard_config::Config;
 use switchyard_providers::{ErrorClass, Fault, UpstreamError};
-use switchyard_types::keys::KeyIn;
-use switchyard_types::openai::{LenientUsage, Usage};
+use switchyard_types::openai::Usage;
 use tokio::time::{sleep_until, Instant};
 
 use crate::attempt::{attempt, Deadlines, Started};
@@ -28,6 +26,7 @@ use crate::route::rules::{Needs, RuleInput, RuleMatch};
 use crate::route::strategy::{rank, RankInput};
 use crate::snapshot::{Group, Snapshot, StateRegistry};
 use crate::transport::Transport;
+use crate::views::{AnReplyView, OaReplyView};
 
 /// Output tokens assumed for cost and TPM estimates when the request sets no cap.
 pub const DEFAULT_OUTPUT_ESTIMATE: u64 = 512;
@@ -612,74 +611,6 @@ impl Run<'_> {
     }
 }
 
-/// What the gateway reads of a same-format OpenAI response: usage, and proof it is one (an
-/// object with non-null `choices`). One pass over the body, which is thereby checked to be JSON;
-/// keys are matched as bytes ([`KeyIn`]), every other value skipped unparsed.
-struct OpenAiView {
-    /// Read leniently: an odd usage object never fails the response.
-    usage: Option<Usage>,
-    choices: bool,
-}
-
-impl<'de> Deserialize<'de> for OpenAiView {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = OpenAiView;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a chat completion object")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OpenAiView, A::Error> {
-                use serde::de::IgnoredAny;
-                let mut view = OpenAiView {
-                    usage: None,
-                    choices: false,
-                };
-                while let Some(key) = map.next_key_seed(KeyIn(&["usage", "choices"]))? {
-                    match key {
-                        Some(0) => {
-                            view.usage =
-                                map.next_value::<Option<LenientUsage>>()?.and_then(|u| u.0);
-                        }
-                        Some(_) => {
-                            view.choices = map.next_value::<Option<IgnoredAny>>()?.is_some();
-                        }
-                        None => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(view)
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
-
-/// What the gateway reads of a same-format Anthropic response.
-#[derive(Deserialize)]
-struct AnthropicView {
-    #[serde(default)]
-    usage: Option<AnthropicUsage>,
-    #[serde(default)]
-    content: Option<serde::de::IgnoredAny>,
-}
-
-#[derive(Deserialize)]
-struct AnthropicUsage {
-    #[serde(default)]
-    input_tokens: u64,
-    #[serde(default)]
-    output_tokens: u64,
-    #[serde(default)]
-    cache_read_input_tokens: Option<u64>,
-    #[serde(default)]
-    cache_creation_input_tokens: Option<u64>,
-}
-
 /// Turns a successful upstream body into the client's body, reading usage on the way.
 fn complete_body(
     input: &ChatInput,
@@ -696,7 +627,7 @@ fn complete_body(
     if prepared.passthrough {
         let usage = match input.ingress {
             Ingress::OpenAi => {
-                let view: OpenAiView =
+                let view: OaReplyView =
                     serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
                 if !view.choices {
                     return Err(malformed("no `choices`".to_owned()));
@@ -704,17 +635,17 @@ fn complete_body(
                 view.usage
             }
             Ingress::Anthropic => {
-                let view: AnthropicView =
+                let view: AnReplyView =
                     serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
-                if view.content.is_none() {
+                if !view.content {
                     return Err(malformed("no `content`".to_owned()));
                 }
                 view.usage.map(|u| {
                     Usage::new(
-                        u.input_tokens
+                        u.input_tokens.unwrap_or(0)
                             + u.cache_read_input_tokens.unwrap_or(0)
                             + u.cache_creation_input_tokens.unwrap_or(0),
-                        u.output_tokens,
+                        u.output_tokens.unwrap_or(0),
                     )
                 })
             }
@@ -740,58 +671,4 @@ fn complete_body(
         }
     };
     Ok((Bytes::from(out), usage))
-}
-
-#[cfg(test)]
-mod view_tests {
-    use super::OpenAiView;
-
-    /// A real Chat Completions response (OpenAI's shape, as the simulator sends it).
-    const RESPONSE: &str = r#"{"choices":[{"finish_reason":"stop","index":0,"logprobs":null,"message":{"annotations":[],"content":"vista saddle sable","refusal":null,"role":"assistant"}}],"created":1700000000,"id":"chatcmpl-sim000001","model":"gpt-4o-mini","object":"chat.completion","service_tier":"default","system_fingerprint":"fp_sim","usage":{"completion_tokens":24,"completion_tokens_details":{"accepted_prediction_tokens":0,"audio_tokens":0,"reasoning_tokens":3,"rejected_prediction_tokens":0},"prompt_tokens":21,"prompt_tokens_details":{"audio_tokens":0,"cached_tokens":5},"total_tokens":45}}"#;
-
-    fn view(json: &str) -> Result<OpenAiView, serde_json::Error> {
-        serde_json::from_str(json)
-    }
-
-    #[test]
-    fn a_real_response_gives_choices_and_usage() {
-        let v = view(RESPONSE).unwrap();
-        assert!(v.choices);
-        let u = v.usage.unwrap();
-        assert_eq!(
-            (u.prompt_tokens, u.completion_tokens, u.total_tokens),
-            (21, 24, 45)
-        );
-        assert_eq!((u.cached_tokens(), u.reasoning_tokens()), (5, 3));
-    }
-
-    #[test]
-    fn escaped_keys_and_missing_usage_are_read() {
-        let v = view(r#"{"ch\u006fices":[],"us\u0061ge":{"prompt_tokens":2}}"#).unwrap();
-        assert!(v.choices);
-        assert_eq!(v.usage.map(|u| u.prompt_tokens), Some(2));
-        let v = view(r#"{"choices":[{}],"usage":null}"#).unwrap();
-        assert!(v.choices && v.usage.is_none());
-    }
-
-    #[test]
-    fn odd_usage_is_unknown_not_malformed() {
-        let v = view(r#"{"usage":{"prompt_tokens":"21"},"choices":[]}"#).unwrap();
-        assert!(v.choices && v.usage.is_none());
-    }
-
-    #[test]
-    fn not_a_completion_object() {
-        assert!(!view(r#"{"choices":null}"#).unwrap().choices);
-        assert!(!view(r#"{"id":"x"}"#).unwrap().choices);
-        for bad in [
-            r#"[{"usage":null},[1]]"#,
-            r#"{"choices":[]} trailing"#,
-            r#"{"choices":[}"#,
-            r#""choices""#,
-            "",
-        ] {
-            assert!(view(bad).is_err(), "{bad}");
-        }
-    }
 }

@@ -1,7 +1,6 @@
 //! The engine.
 pub mod attempt;
 pub mod budget;
-mod chunk_view;
 pub mod deployment;
 pub mod embeddings;
 pub mod engine;
@@ -18,6 +17,7 @@ pub mod request;
 pub mod route;
 pub mod snapshot;
 pub mod transport;
+mod views;
 
 pub use engine::{ChatReply, Engine, ReplyBody};
 pub use error::EngineError;

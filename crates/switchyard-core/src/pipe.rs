@@ -11,7 +11,7 @@ use switchyard_providers::{ErrorClass, StreamDecoder, UpstreamError};
 use switchyard_types::openai::{ChatChunk, Delta, ErrorBody, ErrorEnvelope, FinishReason, Usage};
 use switchyard_types::sse::{self, SseEvent};
 
-use crate::chunk_view::{AnEventView, AnUsage, OaChunkView};
+use crate::views::{AnEventView, AnUsage, OaChunkView};
 
 /// Where the client's bytes come from.
 pub enum PipeMode {

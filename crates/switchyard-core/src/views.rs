@@ -1,12 +1,15 @@
-//! What the gateway reads of a same-format stream event: of an OpenAI chunk its identity,
+//! What the gateway reads of what it forwards unchanged: a same-format reply (its usage, and
+//! proof that it is one) and each same-format stream event (of an OpenAI chunk its identity,
 //! deltas, finish, usage and error; of an Anthropic event its type, text, stop reason, usage
-//! and error. The event itself is forwarded byte for byte; these views only feed the stream's
-//! tap.
+//! and error). The bytes themselves go to the client as they came; these views only feed
+//! accounting and the stream's tap.
 //!
-//! Written by hand rather than derived because a stream parses one of these per event: keys
-//! are matched as bytes ([`KeyIn`]) instead of being checked for UTF-8 and compared as
-//! strings, and every member the gateway does not read (`object`, `index`, `logprobs`,
-//! `system_fingerprint`, ...) is skipped unparsed.
+//! Written by hand rather than derived because they run once per request and once per stream
+//! event: keys are matched as bytes ([`KeyIn`]) instead of being checked for UTF-8 and compared
+//! as strings, strings are borrowed where they have no escapes, and every member the gateway
+//! does not read (`object`, `index`, `logprobs`, `system_fingerprint`, a reply's whole
+//! `choices`, ...) is skipped unparsed. The reply views still walk the whole body, which is how
+//! a reply that is not JSON fails as malformed instead of reaching the client as a success.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -15,7 +18,7 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use switchyard_types::keys::KeyIn;
-use switchyard_types::openai::FinishReason;
+use switchyard_types::openai::{FinishReason, LenientUsage, Usage};
 
 /// One `chat.completion.chunk`, as far as the tap needs it.
 #[derive(Default)]
@@ -292,11 +295,50 @@ object_view!(
     }
 );
 
+/// A same-format OpenAI reply: usage (read leniently: an odd usage object never fails the
+/// reply), and whether it has non-null `choices`.
+#[derive(Default)]
+pub(crate) struct OaReplyView {
+    pub usage: Option<Usage>,
+    pub choices: bool,
+}
+
+object_view!(
+    OaReplyView,
+    "a chat completion object",
+    &["usage", "choices"],
+    |view, map, i| {
+        match i {
+            0 => view.usage = map.next_value::<Option<LenientUsage>>()?.and_then(|u| u.0),
+            _ => view.choices = map.next_value::<Option<IgnoredAny>>()?.is_some(),
+        }
+    }
+);
+
+/// A same-format Anthropic reply: usage, and whether it has non-null `content`.
+#[derive(Default)]
+pub(crate) struct AnReplyView {
+    pub usage: Option<AnUsage>,
+    pub content: bool,
+}
+
+object_view!(
+    AnReplyView,
+    "a message object",
+    &["usage", "content"],
+    |view, map, i| {
+        match i {
+            0 => view.usage = map.next_value()?,
+            _ => view.content = map.next_value::<Option<IgnoredAny>>()?.is_some(),
+        }
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use std::borrow::Cow;
 
-    use super::OaChunkView;
+    use super::{OaChunkView, OaReplyView};
     use switchyard_types::openai::FinishReason;
 
     fn view(json: &str) -> Result<OaChunkView<'_>, serde_json::Error> {
@@ -436,5 +478,70 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// A real Chat Completions response (OpenAI's shape, as the simulator sends it).
+    const RESPONSE: &str = r#"{"choices":[{"finish_reason":"stop","index":0,"logprobs":null,"message":{"annotations":[],"content":"vista saddle sable","refusal":null,"role":"assistant"}}],"created":1700000000,"id":"chatcmpl-sim000001","model":"gpt-4o-mini","object":"chat.completion","service_tier":"default","system_fingerprint":"fp_sim","usage":{"completion_tokens":24,"completion_tokens_details":{"accepted_prediction_tokens":0,"audio_tokens":0,"reasoning_tokens":3,"rejected_prediction_tokens":0},"prompt_tokens":21,"prompt_tokens_details":{"audio_tokens":0,"cached_tokens":5},"total_tokens":45}}"#;
+
+    fn reply(json: &str) -> Result<OaReplyView, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn a_real_response_gives_choices_and_usage() {
+        let v = reply(RESPONSE).unwrap();
+        assert!(v.choices);
+        let u = v.usage.unwrap();
+        assert_eq!(
+            (u.prompt_tokens, u.completion_tokens, u.total_tokens),
+            (21, 24, 45)
+        );
+        assert_eq!((u.cached_tokens(), u.reasoning_tokens()), (5, 3));
+    }
+
+    #[test]
+    fn escaped_keys_and_missing_usage_are_read() {
+        let v = reply(r#"{"ch\u006fices":[],"us\u0061ge":{"prompt_tokens":2}}"#).unwrap();
+        assert!(v.choices);
+        assert_eq!(v.usage.map(|u| u.prompt_tokens), Some(2));
+        let v = reply(r#"{"choices":[{}],"usage":null}"#).unwrap();
+        assert!(v.choices && v.usage.is_none());
+    }
+
+    #[test]
+    fn odd_usage_is_unknown_not_malformed() {
+        let v = reply(r#"{"usage":{"prompt_tokens":"21"},"choices":[]}"#).unwrap();
+        assert!(v.choices && v.usage.is_none());
+    }
+
+    #[test]
+    fn not_a_completion_object() {
+        assert!(!reply(r#"{"choices":null}"#).unwrap().choices);
+        assert!(!reply(r#"{"id":"x"}"#).unwrap().choices);
+        for bad in [
+            r#"[{"usage":null},[1]]"#,
+            r#"{"choices":[]} trailing"#,
+            r#"{"choices":[}"#,
+            r#""choices""#,
+            "",
+        ] {
+            assert!(reply(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// A real Messages API reply, and replies that are not one.
+    #[test]
+    fn anthropic_replies_read_as_expected() {
+        use super::AnReplyView;
+        let an = |json: &str| serde_json::from_str::<AnReplyView>(json);
+        let v = an(r#"{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":4,"output_tokens":6}}"#).unwrap();
+        assert!(v.content);
+        let u = v.usage.unwrap();
+        assert_eq!(
+            (u.input_tokens, u.cache_read_input_tokens, u.output_tokens),
+            (Some(12), Some(4), Some(6))
+        );
+        assert!(!an(r#"{"type":"message","content":null}"#).unwrap().content);
+        assert!(an(r#"{"content":[]"#).is_err());
     }
 }
