@@ -57,6 +57,8 @@ const MAX_HEADERS: usize = 128;
 /// response head and the first events fit; 2 KiB against 4 KiB measured 4–10 MB less at
 /// 5,000 open streams). It doubles while reads fill it.
 const INITIAL_READ: usize = 2048;
+/// Read buffer of a held stream ([`H1Body::settle_for_stream`]).
+const STREAM_READ: usize = 1024;
 /// Largest read buffer growth step.
 const MAX_READ: usize = 64 * 1024;
 /// How long a released body ([`H1Body::release`]) is read on for its end before its
@@ -311,8 +313,9 @@ impl H1Pool {
         }
         conn.idle_since = Instant::now();
         // A large response grew the buffer: an idle connection should not keep it, and the
-        // next response (often a held stream) starts small again.
-        if conn.buf.capacity() > 4 * INITIAL_READ {
+        // next response (often a held stream) starts small again; a stream's smaller buffer
+        // goes too, since the next response head may not fit it.
+        if conn.buf.capacity() > 4 * INITIAL_READ || conn.next_read < INITIAL_READ {
             conn.buf = BytesMut::new();
             conn.next_read = INITIAL_READ;
         }
@@ -735,6 +738,22 @@ impl H1Body {
             Decoder::Length(n) => Some(n),
             Decoder::Done => Some(0),
             _ => None,
+        }
+    }
+
+    /// The body is a stream that may stay open for minutes: a read buffer grown for the
+    /// response head is swapped for a [`STREAM_READ`] one (it doubles again while reads fill
+    /// it), so that thousands of held streams do not each keep the head's buffer. LLM streams
+    /// arrive an event at a time, and an event fits.
+    pub(crate) fn settle_for_stream(&mut self) {
+        let Some(conn) = self.conn.as_mut() else {
+            return;
+        };
+        if conn.buf.capacity() > STREAM_READ && conn.buf.len() <= STREAM_READ / 2 {
+            let mut small = BytesMut::with_capacity(STREAM_READ);
+            small.extend_from_slice(&conn.buf);
+            conn.buf = small;
+            conn.next_read = STREAM_READ;
         }
     }
 
@@ -1211,6 +1230,36 @@ mod tests {
         }
         assert_eq!(call(&pool, &uri, b"{}").await.0, 200);
         assert_eq!(conns.load(std::sync::atomic::Ordering::SeqCst), 1);
+    }
+
+    /// A held stream's buffer shrinks to one event's size, keeps what was unread, and grows
+    /// again when a burst fills it.
+    #[tokio::test]
+    async fn a_settled_stream_keeps_a_small_buffer_and_its_data() {
+        // The head and a first event, then (50 ms later) a burst larger than the small buffer.
+        let burst: &'static [u8] = Box::leak(
+            (0..40)
+                .flat_map(|_| b"9\r\ndata: 2\n\n\r\n".to_vec())
+                .chain(b"0\r\n\r\n".to_vec())
+                .collect::<Vec<u8>>()
+                .into_boxed_slice(),
+        );
+        let (uri, _) = scripted(vec![Reply {
+            later: Some(burst),
+            ..reply(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n9\r\ndata: 1\n\n\r\n")
+        }])
+        .await;
+        let pool = pool();
+        let mut resp = open(&pool, &uri).await;
+        resp.body.settle_for_stream();
+        let cap = resp.body.conn.as_ref().map(|c| c.buf.capacity());
+        assert!(cap.is_some_and(|c| c <= STREAM_READ), "{cap:?}");
+        let mut events = 0;
+        while let Some(chunk) = resp.body.chunk().await.unwrap() {
+            assert!(chunk.starts_with(b"data: "));
+            events += 1;
+        }
+        assert_eq!(events, 41, "nothing lost across the swap and the regrowth");
     }
 
     /// Dropped without a release (the client went away mid-stream), a stream's connection is

@@ -72,6 +72,7 @@ impl LiveStream {
         inflight: InFlight,
         deadline: Instant,
     ) -> Self {
+        stream.body.settle_for_stream();
         let ready: VecDeque<Bytes> = std::mem::take(&mut stream.ready).into();
         let tried = vec![dep.cfg.id.clone()];
         let finished = stream.pipe.tap.complete && stream.pending.is_empty();
@@ -324,6 +325,7 @@ impl LiveStream {
                     let done = s.pipe.tap.complete && s.pending.is_empty();
                     self.dep = dep;
                     self.ttft = s.ttft;
+                    s.body.settle_for_stream();
                     self.cur = Some(*s);
                     self.inflight = Some(inflight);
                     self.started_at = Instant::now();

@@ -398,6 +398,14 @@ impl UpstreamBody {
         }
     }
 
+    /// The body is a stream that may be held open for long: over HTTP/1.1 its connection's
+    /// read buffer shrinks to what one event needs (`H1Body::settle_for_stream`).
+    pub fn settle_for_stream(&mut self) {
+        if let BodyKind::Http1(body) = &mut self.0 {
+            body.settle_for_stream();
+        }
+    }
+
     /// The reader needs nothing more (a stream's terminating event came): over HTTP/1.1 the
     /// rest is read in the background so that the connection can be reused
     /// (`H1Body::release`); an HTTP/2 stream ends when the body is dropped.
