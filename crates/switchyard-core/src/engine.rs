@@ -640,7 +640,7 @@ fn complete_body(
                 if !view.content {
                     return Err(malformed("no `content`".to_owned()));
                 }
-                view.usage.map(|u| {
+                view.usage.filter(|u| !u.odd).map(|u| {
                     Usage::new(
                         u.input_tokens.unwrap_or(0)
                             + u.cache_read_input_tokens.unwrap_or(0)

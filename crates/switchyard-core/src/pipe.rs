@@ -383,6 +383,10 @@ fn pass_anthropic(tap: &mut Tap, ev: &SseEvent) -> Result<Vec<Bytes>, UpstreamEr
 }
 
 fn merge_anthropic_usage(tap: &mut Tap, u: AnUsage) {
+    if u.odd {
+        // Unknown usage: what an earlier event reported stands.
+        return;
+    }
     let cur = tap.usage.get_or_insert_with(Usage::default);
     let cached = u.cache_read_input_tokens.unwrap_or(0);
     let created = u.cache_creation_input_tokens.unwrap_or(0);

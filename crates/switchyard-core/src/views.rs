@@ -18,7 +18,7 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use switchyard_types::keys::KeyIn;
-use switchyard_types::openai::{FinishReason, LenientUsage, Usage};
+use switchyard_types::openai::{FinishReason, LenientCount, LenientUsage, Usage};
 
 /// One `chat.completion.chunk`, as far as the tap needs it.
 #[derive(Default)]
@@ -192,13 +192,16 @@ pub(crate) struct AnDeltaView<'a> {
     pub stop_reason: Option<Cow<'a, str>>,
 }
 
-/// Token counts of an Anthropic `usage` object.
+/// Token counts of an Anthropic `usage` object. A count that is not a non-negative integer
+/// marks the object `odd` (unknown usage) instead of failing the reply or the stream, as an
+/// OpenAI usage object is read ([`LenientUsage`]); `null` counts as absent.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct AnUsage {
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
     pub cache_read_input_tokens: Option<u64>,
     pub cache_creation_input_tokens: Option<u64>,
+    pub odd: bool,
 }
 
 /// `message` of `message_start`, as far as its usage.
@@ -285,7 +288,13 @@ object_view!(
         "cache_creation_input_tokens"
     ],
     |view, map, i| {
-        let n = map.next_value()?;
+        let n = match map.next_value::<Option<LenientCount>>()? {
+            Some(LenientCount(None)) => {
+                view.odd = true;
+                None
+            }
+            n => n.and_then(|c| c.0),
+        };
         match i {
             0 => view.input_tokens = n,
             1 => view.output_tokens = n,
@@ -468,11 +477,21 @@ mod tests {
         assert_eq!(err.error.unwrap()["type"], "overloaded_error");
 
         assert_eq!(an(r#"{"type":"ping"}"#).kind, "ping");
-        for bad in [
-            r#"{"type":"message_delta","usage":{"output_tokens":"15"}}"#,
-            "[]",
-            r#"{"type":1}"#,
-        ] {
+        let odd =
+            an(r#"{"type":"message_delta","usage":{"output_tokens":"15","input_tokens":null}}"#);
+        let u = odd.usage.unwrap();
+        assert!(
+            u.odd,
+            "a string count is unknown usage, not a broken stream"
+        );
+        assert_eq!((u.output_tokens, u.input_tokens), (None, None));
+        assert!(
+            !an(r#"{"type":"message_delta","usage":{"input_tokens":null}}"#)
+                .usage
+                .unwrap()
+                .odd
+        );
+        for bad in ["[]", r#"{"type":1}"#] {
             assert!(
                 serde_json::from_str::<AnEventView<'_>>(bad).is_err(),
                 "{bad}"
@@ -542,6 +561,8 @@ mod tests {
             (Some(12), Some(4), Some(6))
         );
         assert!(!an(r#"{"type":"message","content":null}"#).unwrap().content);
+        let odd = an(r#"{"content":[],"usage":{"input_tokens":-3,"output_tokens":2}}"#).unwrap();
+        assert!(odd.content && odd.usage.is_some_and(|u| u.odd));
         assert!(an(r#"{"content":[]"#).is_err());
     }
 }

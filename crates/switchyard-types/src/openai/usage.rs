@@ -84,6 +84,11 @@ impl<'de> Deserialize<'de> for LenientUsage {
     }
 }
 
+/// A token count read without ever failing: any JSON value, `Some` only for a non-negative
+/// integer (`null` included in the odd ones: wrap it in `Option` where null means absent).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LenientCount(pub Option<u64>);
+
 mod lenient {
     use std::fmt;
 
@@ -136,12 +141,11 @@ mod lenient {
         }))
     }
 
-    /// Any value; `Some` only for a non-negative integer.
-    struct Count(Option<u64>);
+    type Count = super::LenientCount;
 
     impl<'de> Deserialize<'de> for Count {
         fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-            d.deserialize_any(CountVisitor).map(Count)
+            d.deserialize_any(CountVisitor).map(super::LenientCount)
         }
     }
 
