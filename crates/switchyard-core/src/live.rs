@@ -72,10 +72,13 @@ impl LiveStream {
         inflight: InFlight,
         deadline: Instant,
     ) -> Self {
-        stream.body.settle_for_stream();
         let ready: VecDeque<Bytes> = std::mem::take(&mut stream.ready).into();
         let tried = vec![dep.cfg.id.clone()];
         let finished = stream.pipe.tap.complete && stream.pending.is_empty();
+        if !finished {
+            // Held open from here: no need to keep the buffer the response head needed.
+            stream.body.settle_for_stream();
+        }
         let ttft = stream.ttft;
         let mut live = Self {
             _inner: inner,
@@ -325,7 +328,9 @@ impl LiveStream {
                     let done = s.pipe.tap.complete && s.pending.is_empty();
                     self.dep = dep;
                     self.ttft = s.ttft;
-                    s.body.settle_for_stream();
+                    if !done {
+                        s.body.settle_for_stream();
+                    }
                     self.cur = Some(*s);
                     self.inflight = Some(inflight);
                     self.started_at = Instant::now();
