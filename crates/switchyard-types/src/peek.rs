@@ -12,46 +12,9 @@ use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-/// Top-level members of a JSON object, in order, values unparsed.
-#[derive(Debug)]
-pub struct TopLevel<'a> {
-    members: Vec<(Cow<'a, str>, &'a RawValue)>,
-}
-
-impl<'a> TopLevel<'a> {
-    /// Splits `body` into members; errors when it is not a JSON object.
-    pub fn parse(body: &'a [u8]) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(body)
-    }
-
-    /// The raw value of a member.
-    pub fn get(&self, key: &str) -> Option<&'a RawValue> {
-        self.members.iter().find(|(k, _)| k == key).map(|(_, v)| *v)
-    }
-
-    /// Whether a member is present and not `null`.
-    pub fn has(&self, key: &str) -> bool {
-        self.get(key).is_some_and(|v| v.get() != "null")
-    }
-
-    /// A member parsed as `T`; `Ok(None)` when absent or null.
-    pub fn field<T: Deserialize<'a>>(&self, key: &str) -> Result<Option<T>, serde_json::Error> {
-        match self.get(key) {
-            None => Ok(None),
-            Some(v) if v.get() == "null" => Ok(None),
-            Some(v) => serde_json::from_str(v.get()).map(Some),
-        }
-    }
-
-    /// Member names in order.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.members.iter().map(|(k, _)| k.as_ref())
-    }
-}
-
-/// Top-level members as byte ranges into the body they came from: the same view as
-/// [`TopLevel`] without a borrow, so a request can keep it next to its body and never parse the
-/// top level twice. Key names (escapes resolved) share one string: two allocations per body,
+/// Top-level members of a JSON object, in order, values unparsed, as byte ranges into the body
+/// they came from: no borrow, so a request can keep it next to its body and never parse the top
+/// level twice. Key names (escapes resolved) share one string: two allocations per body,
 /// not one per member.
 #[derive(Debug, Clone, Default)]
 pub struct Members {
@@ -178,27 +141,6 @@ pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-impl<'de: 'a, 'a> Deserialize<'de> for TopLevel<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = TopLevel<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
-                let mut members = Vec::with_capacity(map.size_hint().unwrap_or(8));
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-                    let value: &'de RawValue = map.next_value()?;
-                    members.push((key, value));
-                }
-                Ok(TopLevel { members })
-            }
-        }
-        deserializer.deserialize_map(V(std::marker::PhantomData))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -236,11 +178,10 @@ mod tests {
     }
 
     #[test]
-    fn members_match_the_borrowed_view() {
+    fn members_resolve_escaped_keys_and_keep_order() {
         let body = br#"{"model":"alias","a\u0062":[1, {"x":"y"}],"stream":true,"n":null}"#;
-        let top = TopLevel::parse(body).unwrap();
         let m = Members::parse(body).unwrap();
-        assert_eq!(m.keys().collect::<Vec<_>>(), top.keys().collect::<Vec<_>>());
+        assert_eq!(m.keys().collect::<Vec<_>>(), ["model", "ab", "stream", "n"]);
         assert_eq!(m.get(body, "ab"), Some(&br#"[1, {"x":"y"}]"#[..]));
         assert_eq!(m.field::<bool>(body, "stream").unwrap(), Some(true));
         assert!(!m.has(body, "n"));
@@ -252,9 +193,8 @@ mod tests {
 
     #[test]
     fn non_object_is_an_error() {
-        assert!(TopLevel::parse(b"[1,2]").is_err());
-        assert!(TopLevel::parse(b"{\"model\":").is_err());
         assert!(Members::parse(b"[1,2]").is_err());
+        assert!(Members::parse(b"{\"model\":").is_err());
         assert!(Members::parse(b"{\"model\":\"a\"} x").is_err());
         assert!(Members::parse(b"{\"model\":\"a\"}\n").is_ok());
     }
