@@ -14,7 +14,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use switchyard_types::keys::KeyIn;
@@ -278,31 +278,78 @@ object_view!(
     }
 );
 
-object_view!(
-    AnUsage,
-    "a usage object",
-    &[
-        "input_tokens",
-        "output_tokens",
-        "cache_read_input_tokens",
-        "cache_creation_input_tokens"
-    ],
-    |view, map, i| {
-        let n = match map.next_value::<Option<LenientCount>>()? {
-            Some(LenientCount(None)) => {
-                view.odd = true;
-                None
-            }
-            n => n.and_then(|c| c.0),
+/// Any JSON value: an object is read member by member; anything else (a number, a string, an
+/// array) is an odd usage rather than a failed reply or event.
+impl<'de> Deserialize<'de> for AnUsage {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const NAMES: &[&str] = &[
+            "input_tokens",
+            "output_tokens",
+            "cache_read_input_tokens",
+            "cache_creation_input_tokens",
+        ];
+        struct V;
+        const ODD: AnUsage = AnUsage {
+            input_tokens: None,
+            output_tokens: None,
+            cache_read_input_tokens: None,
+            cache_creation_input_tokens: None,
+            odd: true,
         };
-        match i {
-            0 => view.input_tokens = n,
-            1 => view.output_tokens = n,
-            2 => view.cache_read_input_tokens = n,
-            _ => view.cache_creation_input_tokens = n,
+        impl<'de> Visitor<'de> for V {
+            type Value = AnUsage;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a usage object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<AnUsage, A::Error> {
+                let mut view = AnUsage::default();
+                while let Some(key) = map.next_key_seed(KeyIn(NAMES))? {
+                    let Some(i) = key else {
+                        map.next_value::<IgnoredAny>()?;
+                        continue;
+                    };
+                    let n = match map.next_value::<Option<LenientCount>>()? {
+                        Some(LenientCount(None)) => {
+                            view.odd = true;
+                            None
+                        }
+                        n => n.and_then(|c| c.0),
+                    };
+                    match i {
+                        0 => view.input_tokens = n,
+                        1 => view.output_tokens = n,
+                        2 => view.cache_read_input_tokens = n,
+                        _ => view.cache_creation_input_tokens = n,
+                    }
+                }
+                Ok(view)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<AnUsage, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(ODD)
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<AnUsage, E> {
+                Ok(ODD)
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<AnUsage, E> {
+                Ok(ODD)
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<AnUsage, E> {
+                Ok(ODD)
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<AnUsage, E> {
+                Ok(ODD)
+            }
+            fn visit_str<E>(self, _: &str) -> Result<AnUsage, E> {
+                Ok(ODD)
+            }
+            fn visit_unit<E>(self) -> Result<AnUsage, E> {
+                Ok(AnUsage::default())
+            }
         }
+        d.deserialize_any(V)
     }
-);
+}
 
 /// A same-format OpenAI reply: usage (read leniently: an odd usage object never fails the
 /// reply), and whether it has non-null `choices`.
@@ -485,6 +532,8 @@ mod tests {
             "a string count is unknown usage, not a broken stream"
         );
         assert_eq!((u.output_tokens, u.input_tokens), (None, None));
+        let not_object = an(r#"{"type":"message_start","message":{"usage":"n/a"}}"#);
+        assert!(not_object.message_usage.is_some_and(|u| u.odd));
         assert!(
             !an(r#"{"type":"message_delta","usage":{"input_tokens":null}}"#)
                 .usage
@@ -563,6 +612,15 @@ mod tests {
         assert!(!an(r#"{"type":"message","content":null}"#).unwrap().content);
         let odd = an(r#"{"content":[],"usage":{"input_tokens":-3,"output_tokens":2}}"#).unwrap();
         assert!(odd.content && odd.usage.is_some_and(|u| u.odd));
+        // A usage that is not an object at all is odd too, never a failed reply.
+        for usage in [r#""n/a""#, "[1,{\"a\":2}]", "7", "-1.5", "true"] {
+            let v = an(&format!(r#"{{"content":[],"usage":{usage}}}"#)).unwrap();
+            assert!(v.content && v.usage.is_some_and(|u| u.odd), "{usage}");
+        }
+        assert!(an(r#"{"content":[],"usage":null}"#)
+            .unwrap()
+            .usage
+            .is_none());
         assert!(an(r#"{"content":[]"#).is_err());
     }
 }
