@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use futures_util::stream::BoxStream;
 use switchyard_providers::{ErrorClass, UpstreamError};
 use switchyard_types::openai::{Content, Message, Role};
@@ -55,6 +55,8 @@ pub struct LiveStream {
     tried: Vec<String>,
     recoveries: u32,
     finished: bool,
+    /// An event failed; handled after the bytes before it have gone out.
+    deferred: Option<UpstreamError>,
 }
 
 impl LiveStream {
@@ -97,6 +99,7 @@ impl LiveStream {
             tried,
             recoveries: 0,
             finished: false,
+            deferred: None,
         };
         if finished {
             live.complete();
@@ -113,29 +116,25 @@ impl LiveStream {
 
     async fn next(&mut self) -> Option<Bytes> {
         loop {
-            if let Some(b) = self.ready.pop_front() {
-                return Some(b);
+            if self.deferred.is_none() {
+                if let Err(e) = self.translate_pending() {
+                    // Handled once what came before it has gone out, in order.
+                    self.deferred = Some(e);
+                }
+            }
+            if !self.ready.is_empty() {
+                return Some(self.take_ready());
+            }
+            if let Some(e) = self.deferred.take() {
+                self.fail(e).await;
+                continue;
             }
             if self.finished {
                 return None;
             }
-            let cur = self.cur.as_mut()?;
-            if let Some(ev) = cur.pending.pop_front() {
-                match cur.pipe.on_event(&ev) {
-                    Ok(out) => {
-                        self.ready.extend(out);
-                        if cur.pipe.tap.complete && cur.pending.is_empty() && is_terminal(&ev) {
-                            // Terminator seen: finish without waiting for EOF.
-                            if let Ok(out) = cur.pipe.on_eof() {
-                                self.ready.extend(out);
-                            }
-                            self.complete();
-                        }
-                    }
-                    Err(e) => self.fail(e).await,
-                }
-                continue;
-            }
+            let Some(cur) = self.cur.as_mut() else {
+                return None;
+            };
             let idle = self.dep.cfg.timeouts.idle;
             let idle_deadline = (self.last_data + idle).min(self.deadline);
             // While the upstream is quiet, a comment keeps the client's (and any proxy's) idle
@@ -191,6 +190,43 @@ impl LiveStream {
                 }
             }
         }
+    }
+
+    /// Turns every event already read into client bytes, stopping at the first that fails
+    /// (its error is returned; the events after it are never forwarded).
+    fn translate_pending(&mut self) -> Result<(), UpstreamError> {
+        while !self.finished {
+            let Some(cur) = self.cur.as_mut() else {
+                break;
+            };
+            let Some(ev) = cur.pending.pop_front() else {
+                break;
+            };
+            self.ready.extend(cur.pipe.on_event(&ev)?);
+            if cur.pipe.tap.complete && cur.pending.is_empty() && is_terminal(&ev) {
+                // Terminator seen: finish without waiting for EOF.
+                if let Ok(out) = cur.pipe.on_eof() {
+                    self.ready.extend(out);
+                }
+                self.complete();
+            }
+        }
+        Ok(())
+    }
+
+    /// Everything ready, as one frame: events that arrived together leave together, in one
+    /// chunk and one write, instead of a chunk each (a 50-event burst was four `writev`s of
+    /// 16 slices through hyper; the copy costs less than one of them).
+    fn take_ready(&mut self) -> Bytes {
+        if self.ready.len() == 1 {
+            return self.ready.pop_front().unwrap_or_default();
+        }
+        let len = self.ready.iter().map(Bytes::len).sum();
+        let mut all = BytesMut::with_capacity(len);
+        for b in self.ready.drain(..) {
+            all.extend_from_slice(&b);
+        }
+        all.freeze()
     }
 
     fn complete(&mut self) {

@@ -13,7 +13,8 @@ use crate::common;
 per_family!(
     stream_text,
     stream_include_usage,
-    streams_reuse_upstream_connections
+    streams_reuse_upstream_connections,
+    a_burst_leaves_in_few_chunks
 );
 
 /// Text streams arrive as OpenAI chunks whose deltas join to the reply, end with a finish
@@ -88,6 +89,34 @@ async fn streams_reuse_upstream_connections(f: Family) {
         1,
         "one upstream connection for all"
     );
+}
+
+/// Events that reach the gateway together leave together: a reply the provider sends in one
+/// burst comes out in a few HTTP chunks (about one per upstream read), not one chunk (and one
+/// client wake-up) per event.
+async fn a_burst_leaves_in_few_chunks(f: Family) {
+    let h = f.start().await;
+    let words = "w ".repeat(40);
+    let mut resp = h
+        .post(
+            "/v1/chat/completions",
+            chat_body(
+                &f.id(),
+                user(&format!("echo: {words}")),
+                json!({"stream": true}),
+            ),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (mut frames, mut text) = (0, String::new());
+    while let Some(chunk) = resp.chunk().await.expect("chunk") {
+        frames += 1;
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    let events = text.matches("data: ").count();
+    assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
+    assert!(events >= 8, "{events} events: {text}");
+    assert!(frames * 3 <= events, "{frames} chunks for {events} events");
 }
 
 /// With `stream_options.include_usage` the client gets the usage (for the OpenAI family, in
