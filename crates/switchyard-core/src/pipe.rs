@@ -11,7 +11,7 @@ use switchyard_providers::{ErrorClass, StreamDecoder, UpstreamError};
 use switchyard_types::openai::{ChatChunk, Delta, ErrorBody, ErrorEnvelope, FinishReason, Usage};
 use switchyard_types::sse::{self, SseEvent};
 
-use crate::views::{AnEventView, AnUsage, OaChunkView};
+use crate::views::{AnEventView, AnUsage, OaChunkRest, OaChunkView};
 
 /// Where the client's bytes come from.
 pub enum PipeMode {
@@ -272,7 +272,12 @@ fn pass_openai(
         *done_written = true;
         return Ok(vec![ev.raw.clone()]);
     }
-    let view: OaChunkView<'_> = serde_json::from_slice(&ev.data).map_err(|e| {
+    let view = if tap.identity.is_none() {
+        serde_json::from_slice::<OaChunkView<'_>>(&ev.data)
+    } else {
+        serde_json::from_slice::<OaChunkRest<'_>>(&ev.data).map(|r| r.0)
+    };
+    let view = view.map_err(|e| {
         UpstreamError::new(
             ErrorClass::Malformed,
             format!("malformed stream chunk: {e}"),
