@@ -132,9 +132,7 @@ impl LiveStream {
             if self.finished {
                 return None;
             }
-            let Some(cur) = self.cur.as_mut() else {
-                return None;
-            };
+            let cur = self.cur.as_mut()?;
             let idle = self.dep.cfg.timeouts.idle;
             let idle_deadline = (self.last_data + idle).min(self.deadline);
             // While the upstream is quiet, a comment keeps the client's (and any proxy's) idle

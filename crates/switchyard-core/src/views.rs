@@ -481,12 +481,12 @@ mod tests {
             view(json).is_err(),
             "the full view still checks identity members"
         );
-        let rest = serde_json::from_str::<OaChunkRest>(json).unwrap().0;
+        let rest = serde_json::from_str::<OaChunkRest<'_>>(json).unwrap().0;
         assert!(rest.id.is_none() && rest.model.is_none() && rest.created.is_none());
         let c = &rest.choices[0];
         assert_eq!(c.delta.as_ref().unwrap().content.as_deref(), Some("Hi"));
         assert_eq!(c.finish_reason, Some(FinishReason::Length));
-        let rest = serde_json::from_str::<OaChunkRest>(
+        let rest = serde_json::from_str::<OaChunkRest<'_>>(
             r#"{"choices":[],"usage":{"prompt_tokens":1},"error":{"message":"m"}}"#,
         )
         .unwrap()
