@@ -31,6 +31,9 @@ fn keep_alive_interval(idle: std::time::Duration) -> std::time::Duration {
     (idle / 2).min(std::time::Duration::from_secs(15))
 }
 
+/// Client bytes gathered into one frame before it is handed on (see `translate_pending`).
+const FRAME_BYTES: usize = 16 * 1024;
+
 /// How many times one stream may be continued from another deployment.
 pub const MAX_RECOVERIES: u32 = 2;
 
@@ -192,15 +195,21 @@ impl LiveStream {
 
     /// Turns every event already read into client bytes, stopping at the first that fails
     /// (its error is returned; the events after it are never forwarded).
+    /// A frame stops growing at about [`FRAME_BYTES`], so the first bytes of a large burst
+    /// do not wait for the whole burst's translation.
     fn translate_pending(&mut self) -> Result<(), UpstreamError> {
-        while !self.finished {
+        let mut size: usize = self.ready.iter().map(Bytes::len).sum();
+        while !self.finished && size < FRAME_BYTES {
             let Some(cur) = self.cur.as_mut() else {
                 break;
             };
             let Some(ev) = cur.pending.pop_front() else {
                 break;
             };
-            self.ready.extend(cur.pipe.on_event(&ev)?);
+            for out in cur.pipe.on_event(&ev)? {
+                size += out.len();
+                self.ready.push_back(out);
+            }
             if cur.pipe.tap.complete && cur.pending.is_empty() && is_terminal(&ev) {
                 // Terminator seen: finish without waiting for EOF.
                 if let Ok(out) = cur.pipe.on_eof() {

@@ -91,32 +91,100 @@ async fn streams_reuse_upstream_connections(f: Family) {
     );
 }
 
+/// Sends `body` to the chat route over a raw connection and returns the sizes of the HTTP
+/// chunks of the (chunked) response, and the body they carry. Chunk sizes are the frames the
+/// gateway wrote, whatever a client library would merge or split.
+async fn raw_chunks(addr: std::net::SocketAddr, body: &Value) -> (Vec<usize>, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = body.to_string();
+    let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.expect("write");
+    conn.write_all(body.as_bytes()).await.expect("write");
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).await.expect("read");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("end of head");
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    let (mut rest, mut sizes, mut text) = (&raw[split + 4..], Vec::new(), String::new());
+    loop {
+        let eol = rest
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("chunk size line");
+        let line = std::str::from_utf8(&rest[..eol]).expect("size line");
+        let size = usize::from_str_radix(line.split(';').next().unwrap_or(line).trim(), 16)
+            .expect("hex chunk size");
+        rest = &rest[eol + 2..];
+        if size == 0 {
+            break;
+        }
+        text.push_str(&String::from_utf8_lossy(&rest[..size]));
+        sizes.push(size);
+        rest = &rest[size + 2..];
+    }
+    (sizes, text)
+}
+
 /// Events that reach the gateway together leave together: a reply the provider sends in one
 /// burst comes out in a few HTTP chunks (about one per upstream read), not one chunk (and one
 /// client wake-up) per event.
 async fn a_burst_leaves_in_few_chunks(f: Family) {
     let h = f.start().await;
     let words = "w ".repeat(40);
-    let mut resp = h
-        .post(
-            "/v1/chat/completions",
-            chat_body(
-                &f.id(),
-                user(&format!("echo: {words}")),
-                json!({"stream": true}),
-            ),
-        )
-        .await;
-    assert_eq!(resp.status(), StatusCode::OK);
-    let (mut frames, mut text) = (0, String::new());
-    while let Some(chunk) = resp.chunk().await.expect("chunk") {
-        frames += 1;
-        text.push_str(&String::from_utf8_lossy(&chunk));
-    }
+    let body = chat_body(
+        &f.id(),
+        user(&format!("echo: {words}")),
+        json!({"stream": true}),
+    );
+    let (frames, text) = raw_chunks(h.addr, &body).await;
     let events = text.matches("data: ").count();
     assert!(text.trim_end().ends_with("data: [DONE]"), "{text}");
     assert!(events >= 8, "{events} events: {text}");
-    assert!(frames * 3 <= events, "{frames} chunks for {events} events");
+    assert!(
+        frames.len() * 3 <= events,
+        "{} chunks for {events} events: {frames:?}",
+        frames.len()
+    );
+}
+
+/// A large burst still leaves in frames of about 16 KiB, so its first bytes do not wait for
+/// the whole burst to be read and translated.
+#[tokio::test]
+async fn a_large_burst_leaves_in_bounded_frames() {
+    let h = common::start_with(
+        "",
+        SimConfig {
+            chunks: 300,
+            words: 6000,
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let body = chat_body(
+        "gpt-4o-mini",
+        user("tell me a long story"),
+        json!({"stream": true}),
+    );
+    let (frames, text) = raw_chunks(h.addr, &body).await;
+    let events = text.matches("data: ").count();
+    assert!(text.len() > 64 * 1024, "{} bytes", text.len());
+    assert!(text.trim_end().ends_with("data: [DONE]"));
+    let largest = frames.iter().copied().max().unwrap_or(0);
+    assert!(largest <= 20 * 1024, "a {largest}-byte frame: {frames:?}");
+    assert!(frames.len() >= 5, "{frames:?}");
+    assert!(
+        frames.len() * 10 <= events,
+        "{} frames for {events} events",
+        frames.len()
+    );
 }
 
 /// With `stream_options.include_usage` the client gets the usage (for the OpenAI family, in
