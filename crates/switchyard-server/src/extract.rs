@@ -4,7 +4,7 @@
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, Request};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 
 use crate::error::{ApiError, ErrorKind};
 
@@ -49,5 +49,26 @@ impl<S: Send + Sync> FromRequest<S> for AnthropicBody {
             .await
             .map(AnthropicBody)
             .map_err(|r| reject(r).anthropic())
+    }
+}
+
+/// The request's headers, moved out of it, and its body extracted as `B`. axum's `HeaderMap`
+/// extractor clones the whole map (two allocations and a copy per header on every request);
+/// this takes it, and `B` is extracted from what is left (the body limit stays in force).
+#[derive(Debug)]
+pub(crate) struct WithHeaders<B>(pub(crate) HeaderMap, pub(crate) B);
+
+impl<S, B> FromRequest<S> for WithHeaders<B>
+where
+    S: Send + Sync,
+    B: FromRequest<S>,
+{
+    type Rejection = B::Rejection;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let (mut parts, body) = req.into_parts();
+        let headers = std::mem::take(&mut parts.headers);
+        let body = B::from_request(Request::from_parts(parts, body), state).await?;
+        Ok(Self(headers, body))
     }
 }

@@ -7,7 +7,7 @@ use switchyard_core::{ChatInput, Ingress};
 use tokio::time::Instant;
 
 use crate::error::ApiError;
-use crate::extract::Body;
+use crate::extract::{Body, WithHeaders};
 use crate::headers::{client_request_id, new_request_id};
 use crate::options;
 use crate::routes::reply::chat_response;
@@ -16,8 +16,7 @@ use crate::state::AppState;
 /// Chat completions, streaming or not, in the OpenAI format.
 pub(crate) async fn chat_completions(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Body(body): Body,
+    WithHeaders(headers, Body(body)): WithHeaders<Body>,
 ) -> Response {
     let started = Instant::now();
     let request_id = request_id(&headers);

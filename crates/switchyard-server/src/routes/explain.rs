@@ -1,21 +1,19 @@
 //! `POST /v1/route/explain`: how a request would be routed, without calling any provider.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use switchyard_core::{ChatInput, Ingress};
 
 use crate::error::ApiError;
-use crate::extract::Body;
+use crate::extract::{Body, WithHeaders};
 use crate::options;
 use crate::state::AppState;
 
 /// Explains a chat request's routing.
 pub(crate) async fn explain(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    Body(body): Body,
+    WithHeaders(headers, Body(body)): WithHeaders<Body>,
 ) -> Response {
     let result = (|| {
         let opts = options::from_headers(&headers)?;

@@ -2,13 +2,12 @@
 //! model. Errors come back in Anthropic's shape, which that SDK parses.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use switchyard_core::{ChatInput, Ingress};
 use tokio::time::Instant;
 
 use crate::error::ApiError;
-use crate::extract::AnthropicBody;
+use crate::extract::{AnthropicBody, WithHeaders};
 use crate::options;
 use crate::routes::chat::{request_id, with_request_id};
 use crate::routes::reply::chat_response;
@@ -17,8 +16,7 @@ use crate::state::AppState;
 /// Anthropic-format messages.
 pub(crate) async fn messages(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    AnthropicBody(body): AnthropicBody,
+    WithHeaders(headers, AnthropicBody(body)): WithHeaders<AnthropicBody>,
 ) -> Response {
     let started = Instant::now();
     let request_id = request_id(&headers);
