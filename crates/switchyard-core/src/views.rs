@@ -17,7 +17,7 @@ use std::fmt;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
-use switchyard_types::keys::KeyIn;
+use switchyard_types::keys::{CowStr, KeyIn};
 use switchyard_types::openai::{FinishReason, LenientCount, LenientUsage, Usage};
 
 /// One `chat.completion.chunk`, as far as the tap needs it.
@@ -49,35 +49,9 @@ pub(crate) struct OaDeltaView<'a> {
     pub tool_calls: bool,
 }
 
-/// A string borrowed from the chunk when it has no escapes (serde's own `Cow<str>` always
-/// copies; derived structs borrow only with `#[serde(borrow)]`).
-struct Text<'a>(Cow<'a, str>);
-
-impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V<'a>(std::marker::PhantomData<&'a ()>);
-        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
-            type Value = Text<'a>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v.to_owned())))
-            }
-            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
-                Ok(Text(Cow::Owned(v)))
-            }
-        }
-        d.deserialize_str(V(std::marker::PhantomData))
-    }
-}
-
 /// The next value of `map` as an optional string, borrowed where it can be.
 fn text<'de: 'a, 'a, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'a, str>>, A::Error> {
-    Ok(map.next_value::<Option<Text<'a>>>()?.map(|t| t.0))
+    Ok(map.next_value::<Option<CowStr<'a>>>()?.map(|t| t.0))
 }
 
 /// A finish reason off the wire. One this gateway does not know (`model_length`, `abort`,

@@ -5,9 +5,11 @@
 //! alone has a dozen keys. [`KeyIn`] asks for the key as bytes instead (`serde_json` resolves
 //! escapes, skips the UTF-8 check) and answers with its position in a list of known names.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{DeserializeSeed, Deserializer, Visitor};
+use serde::Deserialize;
 
 /// A map key looked up in `names`: `Some(index)` of the name it equals, `None` for any other.
 ///
@@ -66,12 +68,51 @@ impl<'de> Visitor<'de> for KeyIn<'_> {
     }
 }
 
+/// A string (a value or an object key) borrowed from the input when it has no escapes, owned
+/// otherwise. serde's own `Cow<str>` always copies, one allocation per string; derived structs
+/// borrow only with `#[serde(borrow)]`.
+#[derive(Debug)]
+pub struct CowStr<'a>(pub Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for CowStr<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> Visitor<'de> for V<'a> {
+            type Value = CowStr<'a>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(CowStr(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(V(std::marker::PhantomData))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde::de::{DeserializeSeed, IgnoredAny, MapAccess, Visitor};
     use serde::Deserializer as _;
 
-    use super::KeyIn;
+    use super::{CowStr, KeyIn};
+
+    /// A string without escapes is borrowed from the input; one with escapes is owned, resolved.
+    #[test]
+    fn strings_borrow_unless_escaped() {
+        use std::borrow::Cow;
+        let plain: CowStr<'_> = serde_json::from_str(r#""gpt-4o""#).unwrap();
+        assert!(matches!(plain.0, Cow::Borrowed("gpt-4o")));
+        let escaped: CowStr<'_> = serde_json::from_str(r#""gpt\u002d4o""#).unwrap();
+        assert!(matches!(&escaped.0, Cow::Owned(s) if s == "gpt-4o"));
+        assert!(serde_json::from_str::<CowStr<'_>>("7").is_err());
+    }
 
     const NAMES: &[&str] = &["usage", "choices"];
 

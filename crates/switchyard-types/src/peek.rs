@@ -5,12 +5,13 @@
 //! stream flag), and [`Members::rewrite`] writes the body back with the model replaced and
 //! chosen members dropped or added, every other value byte for byte as the client sent it.
 
-use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
+
+use crate::keys::CowStr;
 
 /// Top-level members of a JSON object, in order, values unparsed, as byte ranges into the body
 /// they came from: no borrow, so a request can keep it next to its body and never parse the top
@@ -37,7 +38,7 @@ impl Members {
                     names: String::with_capacity(64),
                     members: Vec::with_capacity(8),
                 };
-                while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+                while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
                     let value: &'de RawValue = map.next_value()?;
                     let name = out.names.len()..out.names.len() + key.len();
                     out.names.push_str(&key);
