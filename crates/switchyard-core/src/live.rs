@@ -193,10 +193,10 @@ impl LiveStream {
         }
     }
 
-    /// Turns every event already read into client bytes, stopping at the first that fails
-    /// (its error is returned; the events after it are never forwarded).
-    /// A frame stops growing at about [`FRAME_BYTES`], so the first bytes of a large burst
-    /// do not wait for the whole burst's translation.
+    /// Turns the events already read into client bytes, stopping at the first that fails (its
+    /// error is returned; the events after it are never forwarded) or once about
+    /// [`FRAME_BYTES`] are ready, so the first bytes of a large burst do not wait for the
+    /// whole burst's translation.
     fn translate_pending(&mut self) -> Result<(), UpstreamError> {
         let mut size: usize = self.ready.iter().map(Bytes::len).sum();
         while !self.finished && size < FRAME_BYTES {
@@ -222,8 +222,8 @@ impl LiveStream {
     }
 
     /// Everything ready, as one frame: events that arrived together leave together, in one
-    /// chunk and one write, instead of a chunk each (a 50-event burst was four `writev`s of
-    /// 16 slices through hyper; the copy costs less than one of them).
+    /// chunk and one write, instead of a chunk each (hyper flushes every 16 slices, three per
+    /// chunk: a 50-event burst was four `writev`s; the copy costs less than one of them).
     fn take_ready(&mut self) -> Bytes {
         if self.ready.len() == 1 {
             return self.ready.pop_front().unwrap_or_default();
