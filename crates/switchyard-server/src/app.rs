@@ -1,65 +1,51 @@
-//! The router and its layers.
-//!
-//! Layers, outermost first (a request passes them in this order), applied to every route and
-//! fallback as one tower stack, so a request passes one boxed route, not one per layer:
-//! 1. [`IdAuthLayer`]: every response carries an `x-request-id`, also those refused before a
-//!    handler ran (missing key, body too large, unknown route, panic); and deny by default:
-//!    every route except `auth::OPEN_ROUTES` needs the master key when one is set.
-//! 2. `CatchPanicLayer`: a bug becomes a 500 in the OpenAI error shape, never a dropped
-//!    connection.
-//! 3. `DefaultBodyLimit`: bodies over `server.body_limit` are refused while being read (413 in
-//!    our shape, via the body extractors).
+//! The application: the edge (request id, master key, panics; see [`crate::edge`]) in front
+//! of the hot routes, called directly, and of axum's router for every other route.
 //!
 //! Everything else (routing, limits, attempts, accounting) is plain async code in the engine,
-//! called by thin handlers. Unknown routes and wrong methods get our error shape too.
+//! called by thin handlers. Unknown routes and wrong methods get our error shape too. Request
+//! bodies are capped by `server.body_limit` where they are read (`crate::extract`).
 
-use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
-use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::edge::IdAuthLayer;
+use crate::edge::App;
 use crate::error::{ApiError, ErrorKind};
-use crate::routes::{admin, chat, embeddings, explain, health, messages, models};
+use crate::routes::{admin, embeddings, explain, health, models};
 use crate::state::AppState;
 
 /// Builds the application.
-pub fn app(state: AppState) -> Router {
-    let routes = Router::new()
-        .route(
-            "/v1/chat/completions",
-            post(chat::chat_completions).fallback(method_not_allowed),
-        )
-        .route(
-            "/v1/messages",
-            post(messages::messages).fallback(method_not_allowed),
-        )
+pub fn app(state: AppState) -> App {
+    App::new(state.clone(), routes().with_state(state))
+}
+
+/// Every route but the hot ones. `POST /v1/chat/completions` and `POST /v1/messages` never
+/// reach this router (the edge calls their handlers directly); their other methods do, and
+/// get 405.
+fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/chat/completions", any(method_not_allowed))
+        .route("/v1/messages", any(method_not_allowed))
         .route(
             "/v1/embeddings",
-            post(embeddings::embeddings).fallback(method_not_allowed),
+            post(|State(s): State<AppState>, req: Request| async move {
+                embeddings::embeddings(&s, req).await
+            })
+            .fallback(method_not_allowed),
         )
         .route("/v1/models", get(models::list))
         .route("/v1/models/{*id}", get(models::get))
-        .route("/v1/route/explain", post(explain::explain))
+        .route(
+            "/v1/route/explain",
+            post(|State(s): State<AppState>, req: Request| async move {
+                explain::explain(&s, req).await
+            }),
+        )
         .route("/admin/v1/deployments", get(admin::deployments))
         .route("/health/live", get(health::live))
         .route("/health/ready", get(health::ready))
-        .fallback(not_found);
-    layered(routes, state)
-}
-
-/// `routes` (fallbacks included) inside the edge layers, outermost first: request id and
-/// master key, panic catcher, body limit.
-fn layered(routes: Router<AppState>, state: AppState) -> Router {
-    routes
-        .layer((
-            IdAuthLayer::new(state.master_key.clone()),
-            CatchPanicLayer::custom(panic_response),
-            DefaultBodyLimit::max(state.body_limit),
-        ))
-        .with_state(state)
+        .fallback(not_found)
 }
 
 async fn not_found() -> Response {
@@ -78,22 +64,6 @@ async fn method_not_allowed() -> Response {
     .into_response()
 }
 
-fn panic_response(payload: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    let what = payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default();
-    tracing::error!(panic = %what, "request handler panicked; returned 500");
-    let mut r = ApiError::new(
-        ErrorKind::Internal,
-        "internal error: the gateway hit a bug; it has been logged",
-    )
-    .into_response();
-    *r.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-    r
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
@@ -104,7 +74,7 @@ mod tests {
     use axum::Router;
     use tower::ServiceExt;
 
-    use super::layered;
+    use crate::edge::App;
     use crate::state::AppState;
 
     fn state(yaml: &str) -> AppState {
@@ -116,7 +86,7 @@ mod tests {
         panic!("boom")
     }
 
-    async fn call(app: Router, req: Request<Body>) -> (StatusCode, String, serde_json::Value) {
+    async fn call(app: App, req: Request<Body>) -> (StatusCode, String, serde_json::Value) {
         let resp = app.oneshot(req).await.expect("infallible");
         let status = resp.status();
         let id = resp
@@ -136,7 +106,11 @@ mod tests {
     /// it sent a sane one, else a new one.
     #[tokio::test]
     async fn panic_is_500_with_request_id() {
-        let app = layered(Router::new().route("/boom", get(boom)), state(""));
+        let st = state("");
+        let app = App::new(
+            st.clone(),
+            Router::new().route("/boom", get(boom)).with_state(st),
+        );
         let req = Request::get("/boom")
             .header("x-request-id", "client-panic-1")
             .body(Body::empty())
@@ -156,9 +130,10 @@ mod tests {
     /// panic both carry the request id.
     #[tokio::test]
     async fn keyed_panic_route_needs_the_key() {
-        let app = layered(
-            Router::new().route("/boom", get(boom)),
-            state("server:\n  master_key: k\n"),
+        let st = state("server:\n  master_key: k\n");
+        let app = App::new(
+            st.clone(),
+            Router::new().route("/boom", get(boom)).with_state(st),
         );
         let req = Request::get("/boom")
             .header("x-request-id", "no-key")

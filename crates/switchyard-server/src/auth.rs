@@ -1,5 +1,5 @@
 //! Gateway authentication, deny by default: every route needs the master key (when one is
-//! set) except the short list in [`OPEN_ROUTES`]. Enforced by [`crate::edge::IdAuth`].
+//! set) except the short list in [`OPEN_ROUTES`]. Enforced by [`crate::edge::App`].
 
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};

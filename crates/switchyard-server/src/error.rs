@@ -201,7 +201,9 @@ impl ApiError {
 
     fn anthropic_type(&self, status: StatusCode) -> &'static str {
         match status.as_u16() {
-            400 | 413 | 422 => "invalid_request_error",
+            400 | 422 => "invalid_request_error",
+            // Anthropic's own type for a body over its limit.
+            413 => "request_too_large",
             401 => "authentication_error",
             403 => "permission_error",
             404 => "not_found_error",

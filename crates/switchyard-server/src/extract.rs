@@ -1,74 +1,108 @@
-//! Body extraction that owns its rejections: an oversized or unreadable body becomes our
-//! error shape (413 / 400), never axum's plain-text rejection.
+//! Reading a request body under the gateway's body limit, with our own rejections: an
+//! oversized or unreadable body becomes our error shape (413 / 400), never a plain-text one.
+//!
+//! The limit is enforced here rather than by a layer: a declared `Content-Length` over it is
+//! refused before a byte of the body is read, and a body without one (chunked) is refused as
+//! soon as it passes the limit.
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Request};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
+use http_body_util::{BodyExt, LengthLimitError, Limited};
 
 use crate::error::{ApiError, ErrorKind};
 
-/// The raw request body, size-capped by the router's body limit.
-#[derive(Debug)]
-pub(crate) struct Body(pub(crate) Bytes);
+/// Boxed error of a request body.
+pub(crate) type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Same as [`Body`], rejecting in the Anthropic error shape.
-#[derive(Debug)]
-pub(crate) struct AnthropicBody(pub(crate) Bytes);
-
-fn reject(r: BytesRejection) -> ApiError {
-    if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(
-            ErrorKind::PayloadTooLarge,
-            "request body exceeds the gateway's body limit",
-        )
-    } else {
-        ApiError::new(
-            ErrorKind::InvalidRequest,
-            format!("cannot read request body: {}", r.body_text()),
-        )
-    }
+fn too_large() -> ApiError {
+    ApiError::new(
+        ErrorKind::PayloadTooLarge,
+        "request body exceeds the gateway's body limit",
+    )
 }
 
-impl<S: Send + Sync> FromRequest<S> for Body {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(req, state)
-            .await
-            .map(Body)
-            .map_err(reject)
-    }
-}
-
-impl<S: Send + Sync> FromRequest<S> for AnthropicBody {
-    type Rejection = ApiError;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        Bytes::from_request(req, state)
-            .await
-            .map(AnthropicBody)
-            .map_err(|r| reject(r).anthropic())
-    }
-}
-
-/// The request's headers, moved out of it, and its body extracted as `B`. axum's `HeaderMap`
-/// extractor clones the whole map (two allocations and a copy per header on every request);
-/// this takes it, and `B` is extracted from what is left (the body limit stays in force).
-#[derive(Debug)]
-pub(crate) struct WithHeaders<B>(pub(crate) HeaderMap, pub(crate) B);
-
-impl<S, B> FromRequest<S> for WithHeaders<B>
+/// The whole body, refused with 413 when it is (or says it is) over `limit` bytes, and with
+/// 400 when the client's upload fails.
+pub(crate) async fn read_body<B>(
+    headers: &HeaderMap,
+    body: B,
+    limit: usize,
+) -> Result<Bytes, ApiError>
 where
-    S: Send + Sync,
-    B: FromRequest<S>,
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
 {
-    type Rejection = B::Rejection;
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(too_large()),
+        Err(e) => Err(ApiError::new(
+            ErrorKind::InvalidRequest,
+            format!("cannot read request body: {e}"),
+        )),
+    }
+}
 
-    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let (mut parts, body) = req.into_parts();
-        let headers = std::mem::take(&mut parts.headers);
-        let body = B::from_request(Request::from_parts(parts, body), state).await?;
-        Ok(Self(headers, body))
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{HeaderMap, HeaderValue, StatusCode};
+    use axum::response::IntoResponse;
+    use futures_util::stream;
+
+    use super::read_body;
+
+    fn status(e: crate::error::ApiError) -> StatusCode {
+        e.into_response().status()
+    }
+
+    #[tokio::test]
+    async fn under_the_limit_is_read_whole() {
+        let body = Body::from_stream(stream::iter([Ok::<_, std::io::Error>("ab"), Ok("cd")]));
+        let bytes = read_body(&HeaderMap::new(), body, 4).await.expect("body");
+        assert_eq!(&bytes[..], b"abcd");
+    }
+
+    /// Refused on its `Content-Length` alone: the body is never polled.
+    #[tokio::test]
+    async fn declared_length_over_the_limit_is_413_unread() {
+        let mut h = HeaderMap::new();
+        h.insert(http::header::CONTENT_LENGTH, HeaderValue::from_static("5"));
+        let never = Body::from_stream(stream::poll_fn(
+            |_| -> std::task::Poll<Option<Result<&'static str, std::io::Error>>> {
+                panic!("the body was read")
+            },
+        ));
+        let err = read_body(&h, never, 4).await.expect_err("refused");
+        assert_eq!(status(err), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    /// A chunked upload says nothing of its size; it is refused once it passes the limit.
+    #[tokio::test]
+    async fn chunked_body_over_the_limit_is_413() {
+        let body = Body::from_stream(stream::iter([Ok::<_, std::io::Error>("abc"), Ok("de")]));
+        let err = read_body(&HeaderMap::new(), body, 4)
+            .await
+            .expect_err("refused");
+        assert_eq!(status(err), StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[tokio::test]
+    async fn failed_upload_is_400() {
+        let body = Body::from_stream(stream::iter([
+            Ok("ab"),
+            Err(std::io::Error::other("connection reset")),
+        ]));
+        let err = read_body(&HeaderMap::new(), body, 100)
+            .await
+            .expect_err("failed");
+        let resp = err.into_response();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     }
 }

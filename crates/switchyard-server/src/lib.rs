@@ -13,6 +13,7 @@ mod routes;
 mod state;
 
 pub use app::app;
+pub use edge::{App, AppFuture};
 pub use error::{ApiError, ErrorFormat, ErrorKind};
 pub use listener::serve;
 pub use state::AppState;

@@ -1,24 +1,25 @@
 //! `POST /v1/embeddings`.
 
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue};
+use axum::extract::Request;
+use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use tokio::time::Instant;
 
 use crate::error::ApiError;
-use crate::extract::Body;
+use crate::extract::read_body;
 use crate::headers;
 use crate::routes::chat::{request_id, with_request_id};
 use crate::state::AppState;
 
 /// Embeddings in the OpenAI format, from any provider that has them.
-pub(crate) async fn embeddings(
-    State(state): State<AppState>,
-    h: HeaderMap,
-    Body(body): Body,
-) -> Response {
+pub(crate) async fn embeddings(state: &AppState, req: Request) -> Response {
     let started = Instant::now();
-    let id = request_id(&h);
+    let (parts, body) = req.into_parts();
+    let id = request_id(&parts.headers);
+    let body = match read_body(&parts.headers, body, state.body_limit).await {
+        Ok(body) => body,
+        Err(e) => return with_request_id(e.into_response(), &id),
+    };
     match state.engine.embeddings(body).await {
         Ok(reply) => {
             let mut resp = (

@@ -1,33 +1,38 @@
 //! `POST /v1/messages`: the Anthropic Messages API, so the official Anthropic SDK reaches any
 //! model. Errors come back in Anthropic's shape, which that SDK parses.
 
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use switchyard_core::{ChatInput, Ingress};
 use tokio::time::Instant;
 
 use crate::error::ApiError;
-use crate::extract::{AnthropicBody, WithHeaders};
+use crate::extract::{read_body, BoxError};
 use crate::options;
 use crate::routes::chat::{request_id, with_request_id};
 use crate::routes::reply::chat_response;
 use crate::state::AppState;
 
 /// Anthropic-format messages.
-pub(crate) async fn messages(
-    State(state): State<AppState>,
-    WithHeaders(headers, AnthropicBody(body)): WithHeaders<AnthropicBody>,
-) -> Response {
+pub(crate) async fn messages<B>(state: &AppState, req: Request<B>) -> Response
+where
+    B: http_body::Body<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
     let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let headers = parts.headers;
     let request_id = request_id(&headers);
     let result = async {
+        let body = read_body(&headers, body, state.body_limit).await?;
         let opts = options::from_headers(&headers)?;
         let input = ChatInput::parse(Ingress::Anthropic, body, opts)?;
         if !input.stream {
             // Validate the whole request up front, as Anthropic does (max_tokens, roles...).
             input.canonical()?;
         }
-        // Boxed, as in chat.rs: keeps the handler's future small for axum's moves.
+        // Boxed, as in chat.rs.
         let reply = Box::pin(state.engine.chat(input)).await?;
         Ok::<_, ApiError>(chat_response(reply, &request_id, started))
     }

@@ -63,12 +63,16 @@ pub fn sim_env(sim: &SimHandle, extra: &[(&str, &str)]) -> HashMap<String, Strin
 
 /// The gateway's router for `yaml` (may use `${SIM}`), every provider also configured from
 /// the environment to point at `sim`.
-pub fn gateway_app(yaml: &str, sim: &SimHandle) -> axum::Router {
+pub fn gateway_app(yaml: &str, sim: &SimHandle) -> switchyard_server::App {
     gateway_app_with_env(yaml, sim, &[])
 }
 
 /// [`gateway_app`] with `extra` environment variables (proxy settings, say).
-pub fn gateway_app_with_env(yaml: &str, sim: &SimHandle, extra: &[(&str, &str)]) -> axum::Router {
+pub fn gateway_app_with_env(
+    yaml: &str,
+    sim: &SimHandle,
+    extra: &[(&str, &str)],
+) -> switchyard_server::App {
     let env = sim_env(sim, extra);
     let config = switchyard_config::load_str(yaml, &env).expect("config");
     let engine = switchyard_core::Engine::new(config).expect("engine");

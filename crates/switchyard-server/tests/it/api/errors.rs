@@ -125,6 +125,36 @@ async fn oversized_body_is_413() {
     assert_eq!(ok.status(), StatusCode::OK);
 }
 
+/// A chunked upload declares no size: it is refused once it passes the limit, in the shape of
+/// the route's own API, and nothing reaches a provider.
+#[tokio::test]
+async fn oversized_chunked_body_is_413_in_the_routes_shape() {
+    let h = common::start("server:\n  body_limit: 1KiB\n").await;
+    let body = serde_json::to_vec(&json!({
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 16,
+        "messages": [{"role": "user", "content": "x".repeat(4096)}],
+    }))
+    .expect("json");
+    let pieces: Vec<Result<Vec<u8>, std::io::Error>> =
+        body.chunks(512).map(|c| Ok(c.to_vec())).collect();
+    let resp = h
+        .client
+        .post(h.url("/v1/messages"))
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            pieces,
+        )))
+        .send()
+        .await
+        .expect("send");
+    let (status, _, body) = json_of(resp).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{body}");
+    assert_eq!(body["type"], "error", "Anthropic shape: {body}");
+    assert_eq!(body["error"]["type"], "request_too_large", "{body}");
+    assert_eq!(h.sim.request_count("claude-sonnet-4-5"), 0);
+}
+
 #[tokio::test]
 async fn unknown_route_and_wrong_method_use_the_error_shape() {
     let h = common::start("").await;
