@@ -11,8 +11,8 @@
 //! 4. turns a panic anywhere in 3 into a 500 in the OpenAI error shape, never a dropped
 //!    connection;
 //!
-//! and gives the response an `x-request-id` when it has none (refusals, 404, 405, panics):
-//! the client's, else a new one. Handlers that set their own keep theirs.
+//! and gives every response its `x-request-id`: the client's, else a new one (a handler that
+//! sets one keeps it).
 //!
 //! Why not axum's `Router` for everything: per request it clones its boxed route service,
 //! boxes the route's future and the handler's, wraps each in response-mapping futures, and
@@ -119,9 +119,7 @@ where
 /// Gives `response` an `x-request-id` unless it has one: the client's, else a new one.
 pub(crate) fn stamp(mut response: Response, client_id: Option<HeaderValue>) -> Response {
     if let Entry::Vacant(slot) = response.headers_mut().entry(REQUEST_ID) {
-        if let Some(id) = client_id.or_else(|| HeaderValue::try_from(new_request_id()).ok()) {
-            slot.insert(id);
-        }
+        slot.insert(client_id.unwrap_or_else(new_request_id));
     }
     response
 }

@@ -53,21 +53,42 @@ static PREFIX: LazyLock<u32> = LazyLock::new(|| {
 });
 static COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A new request id: cheap, unique per process run.
-pub(crate) fn new_request_id() -> String {
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    // `req_` + 8 hex digits of the process prefix + 12 of the counter, without `format!`.
+/// A new request id, `req_` + 8 hex digits of a per-process prefix + 12 of a counter: cheap
+/// (one allocation, no formatting), unique per process run.
+pub(crate) fn new_request_id() -> HeaderValue {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(24);
-    out.push_str("req_");
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let prefix = u64::from(*PREFIX);
-    for shift in (0..8).rev() {
-        out.push(char::from(HEX[((prefix >> (shift * 4)) & 0xf) as usize]));
+    let mut out = *b"req_00000000000000000000";
+    for (i, shift) in (0..8).rev().enumerate() {
+        out[4 + i] = HEX[((prefix >> (shift * 4)) & 0xf) as usize];
     }
-    for shift in (0..12).rev() {
-        out.push(char::from(HEX[((n >> (shift * 4)) & 0xf) as usize]));
+    for (i, shift) in (0..12).rev().enumerate() {
+        out[12 + i] = HEX[((n >> (shift * 4)) & 0xf) as usize];
     }
-    out
+    HeaderValue::from_bytes(&out).unwrap_or_else(|_| HeaderValue::from_static("req_"))
+}
+
+/// `n` as a header value: one allocation (`HeaderValue::from(u64)` makes two).
+fn number(n: u64) -> HeaderValue {
+    let mut digits = itoa::Buffer::new();
+    HeaderValue::from_str(digits.format(n)).unwrap_or_else(|_| HeaderValue::from_static("0"))
+}
+
+/// `us` microseconds as milliseconds with three decimals (`12.345`), without float or
+/// `format!` machinery.
+fn millis(us: u128) -> HeaderValue {
+    let mut digits = itoa::Buffer::new();
+    let whole = digits.format(us / 1000).as_bytes();
+    let frac = u16::try_from(us % 1000).unwrap_or(0);
+    let mut buf = [0u8; 48];
+    buf[..whole.len()].copy_from_slice(whole);
+    let n = whole.len();
+    buf[n] = b'.';
+    buf[n + 1] = b'0' + (frac / 100) as u8;
+    buf[n + 2] = b'0' + (frac / 10 % 10) as u8;
+    buf[n + 3] = b'0' + (frac % 10) as u8;
+    HeaderValue::from_bytes(&buf[..n + 4]).unwrap_or_else(|_| HeaderValue::from_static("0.000"))
 }
 
 fn set(h: &mut HeaderMap, name: HeaderName, value: &str) {
@@ -110,12 +131,11 @@ pub(crate) fn served(h: &mut HeaderMap, s: &Served, gateway_total: Duration) {
     }
     attempts(h, s.attempts(), &s.failed);
     // Milliseconds with microsecond precision, written without float formatting.
-    let us = s.upstream_latency.as_micros();
-    set(h, UPSTREAM_MS, &format!("{}.{:03}", us / 1000, us % 1000));
+    h.insert(UPSTREAM_MS, millis(s.upstream_latency.as_micros()));
     let overhead = gateway_total.saturating_sub(s.upstream_total);
     h.insert(
         OVERHEAD_US,
-        HeaderValue::from(u64::try_from(overhead.as_micros()).unwrap_or(u64::MAX)),
+        number(u64::try_from(overhead.as_micros()).unwrap_or(u64::MAX)),
     );
     if !s.dropped_params.is_empty() {
         set(h, DROPPED, &s.dropped_params.join(","));
@@ -127,15 +147,30 @@ pub(crate) fn served(h: &mut HeaderMap, s: &Served, gateway_total: Duration) {
 
 #[cfg(test)]
 mod tests {
-    use super::new_request_id;
+    use super::{millis, new_request_id, number};
 
     #[test]
     fn request_ids_are_unique_and_well_formed() {
         let a = new_request_id();
         let b = new_request_id();
         assert_ne!(a, b);
+        let a = a.to_str().expect("ascii");
         assert_eq!(a.len(), 24);
         assert!(a.starts_with("req_"));
         assert!(a[4..].bytes().all(|c| c.is_ascii_hexdigit()));
+    }
+
+    #[test]
+    fn numbers_and_millis_read_as_written() {
+        assert_eq!(number(0), "0");
+        assert_eq!(number(u64::MAX), "18446744073709551615");
+        assert_eq!(millis(0), "0.000");
+        assert_eq!(millis(7), "0.007");
+        assert_eq!(millis(12_345), "12.345");
+        assert_eq!(millis(1_000_050), "1000.050");
+        assert_eq!(
+            millis(u128::MAX),
+            "340282366920938463463374607431768211.455"
+        );
     }
 }

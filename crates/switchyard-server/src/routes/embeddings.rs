@@ -8,17 +8,15 @@ use tokio::time::Instant;
 use crate::error::ApiError;
 use crate::extract::read_body;
 use crate::headers;
-use crate::routes::chat::{request_id, with_request_id};
 use crate::state::AppState;
 
 /// Embeddings in the OpenAI format, from any provider that has them.
 pub(crate) async fn embeddings(state: &AppState, req: Request) -> Response {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let id = request_id(&parts.headers);
     let body = match read_body(&parts.headers, body, state.body_limit).await {
         Ok(body) => body,
-        Err(e) => return with_request_id(e.into_response(), &id),
+        Err(e) => return e.into_response(),
     };
     match state.engine.embeddings(body).await {
         Ok(reply) => {
@@ -31,8 +29,8 @@ pub(crate) async fn embeddings(state: &AppState, req: Request) -> Response {
             )
                 .into_response();
             headers::served(resp.headers_mut(), &reply.served, started.elapsed());
-            with_request_id(resp, &id)
+            resp
         }
-        Err(e) => with_request_id(ApiError::from(e).into_response(), &id),
+        Err(e) => ApiError::from(e).into_response(),
     }
 }

@@ -10,7 +10,6 @@ use tokio::time::Instant;
 use crate::error::ApiError;
 use crate::extract::{read_body, BoxError};
 use crate::options;
-use crate::routes::chat::{request_id, with_request_id};
 use crate::routes::reply::chat_response;
 use crate::state::AppState;
 
@@ -23,7 +22,6 @@ where
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
-    let request_id = request_id(&headers);
     let result = async {
         let body = read_body(&headers, body, state.body_limit).await?;
         let opts = options::from_headers(&headers)?;
@@ -34,11 +32,8 @@ where
         }
         // Boxed, as in chat.rs.
         let reply = Box::pin(state.engine.chat(input)).await?;
-        Ok::<_, ApiError>(chat_response(reply, &request_id, started))
+        Ok::<_, ApiError>(chat_response(reply, started))
     }
     .await;
-    match result {
-        Ok(r) => r,
-        Err(e) => with_request_id(e.anthropic().into_response(), &request_id),
-    }
+    result.unwrap_or_else(|e| e.anthropic().into_response())
 }

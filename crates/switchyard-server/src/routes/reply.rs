@@ -12,7 +12,7 @@ use tokio::time::Instant;
 use crate::headers;
 
 /// Builds the response for a successful chat reply.
-pub(crate) fn chat_response(reply: ChatReply, request_id: &str, started: Instant) -> Response {
+pub(crate) fn chat_response(reply: ChatReply, started: Instant) -> Response {
     let ChatReply { served, body, .. } = reply;
     let (body, content_type) = match body {
         ReplyBody::Complete(bytes) => (Body::from(bytes), "application/json"),
@@ -28,6 +28,7 @@ pub(crate) fn chat_response(reply: ChatReply, request_id: &str, started: Instant
     // connection's life (it parses the next request into it), so spare room costs ~100 bytes
     // per entry for as long as a stream stays open.
     let stream = content_type == "text/event-stream";
+    // Content type, the request id the edge adds (`edge::stamp`), the stream's two, ours.
     let count = 2 + usize::from(stream) * 2 + headers::served_count(&served);
     h.reserve(count);
     h.insert(
@@ -41,10 +42,11 @@ pub(crate) fn chat_response(reply: ChatReply, request_id: &str, started: Instant
         );
         h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     }
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert(headers::REQUEST_ID, v);
-    }
     headers::served(h, &served, started.elapsed());
-    debug_assert_eq!(h.len(), count, "served_count is out of step with served");
+    debug_assert_eq!(
+        h.len() + 1,
+        count,
+        "served_count is out of step with served"
+    );
     resp
 }
