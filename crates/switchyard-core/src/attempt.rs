@@ -19,9 +19,11 @@ pub const MAX_RESPONSE_BYTES: usize = 64 * 1024 * 1024;
 /// Largest error body read.
 pub const MAX_ERROR_BYTES: usize = 64 * 1024;
 
-/// Deadlines of one attempt.
+/// Deadlines of one attempt, and when it began.
 #[derive(Debug, Clone, Copy)]
 pub struct Deadlines {
+    /// When the attempt began (its caller's clock reading, so one attempt reads the clock once).
+    pub start: Instant,
     /// The request's overall deadline.
     pub total: Instant,
     /// First byte (head, and first stream event) deadline of this attempt.
@@ -31,15 +33,16 @@ pub struct Deadlines {
 }
 
 impl Deadlines {
-    /// Deadlines for an attempt on `dep` starting now.
+    /// Deadlines for an attempt on `dep` starting at `now`.
     pub fn for_attempt(
         dep: &Deployment,
         total: Instant,
         first_byte_override: Option<Duration>,
+        now: Instant,
     ) -> Self {
-        let now = Instant::now();
         let fb = first_byte_override.unwrap_or(dep.cfg.timeouts.first_byte);
         Self {
+            start: now,
             total,
             first_byte: (now + fb).min(total),
             idle: dep.cfg.timeouts.idle,
@@ -104,7 +107,7 @@ pub async fn attempt(
         auth: &provider.auth,
         static_headers: provider.adapter.static_headers(),
     };
-    let started = Instant::now();
+    let started = deadlines.start;
     let response = timeout_at(deadlines.first_byte, call.send())
         .await
         .map_err(|_| timed_out("first-byte", &provider.config.name))??;

@@ -285,7 +285,9 @@ impl Run<'_> {
         group: &Arc<Group>,
     ) -> Result<(Option<Outcome>, bool), EngineError> {
         let input = self.input;
-        let now = Instant::now();
+        // One clock reading serves ranking, the deadline check and admission until time
+        // passes (a backoff, an attempt).
+        let mut now = Instant::now();
         let tokens = input.estimated_tokens();
         let output = input.output_cap().unwrap_or(DEFAULT_OUTPUT_ESTIMATE);
         let ranked = rank(
@@ -323,7 +325,7 @@ impl Run<'_> {
             if guard > group.retry.attempts * 4 + 8 {
                 break;
             }
-            if Instant::now() >= self.deadline {
+            if now >= self.deadline {
                 break;
             }
             let dep = Arc::clone(&usable[idx % usable.len()]);
@@ -342,13 +344,13 @@ impl Run<'_> {
                     .as_ref()
                     .and_then(|e| e.retry_after)
                     .map_or(jitter, |ra| ra.max(jitter));
-                let until = Instant::now() + wait;
+                let until = now + wait;
                 if until >= self.deadline {
                     break;
                 }
                 sleep_until(until).await;
+                now = Instant::now();
             }
-            let now = Instant::now();
             if !dep.state.try_acquire(now) {
                 skipped += 1;
                 continue;
@@ -372,12 +374,15 @@ impl Run<'_> {
                 None
             };
             let result = match (group.hedge, hedge_with) {
-                (Some(h), Some(second)) => self.hedged(group, &dep, &second, h.after).await?,
+                (Some(h), Some(second)) => {
+                    Box::pin(self.hedged(group, &dep, &second, h.after)).await?
+                }
                 _ => self.one(group, &dep, false).await?,
             };
             match result {
                 Outcome::Done(reply) => return Ok((Some(Outcome::Done(reply)), true)),
                 Outcome::Failed(err) => {
+                    now = Instant::now();
                     let class = err.class;
                     let stop = class.fault() == Fault::Client || !class.retryable();
                     last_err = Some(err);
@@ -403,10 +408,10 @@ impl Run<'_> {
             dep,
             input.options.param_policy.unwrap_or(group.param_policy),
         )?;
-        let deadlines =
-            Deadlines::for_attempt(dep, self.deadline, input.options.first_byte_timeout);
         let inflight = dep.state.start();
         let t = Instant::now();
+        let deadlines =
+            Deadlines::for_attempt(dep, self.deadline, input.options.first_byte_timeout, t);
         let res = attempt(input, dep, &prepared, deadlines, &mut None).await;
         let elapsed = t.elapsed();
         self.upstream_total += elapsed;
@@ -432,10 +437,10 @@ impl Run<'_> {
         let input = self.input;
         let policy = input.options.param_policy.unwrap_or(group.param_policy);
         let p_prep = prepare(input, primary, policy)?;
-        let p_dead =
-            Deadlines::for_attempt(primary, self.deadline, input.options.first_byte_timeout);
         let p_inflight = primary.state.start();
         let t = Instant::now();
+        let p_dead =
+            Deadlines::for_attempt(primary, self.deadline, input.options.first_byte_timeout, t);
         let mut p_slot = None;
         let p_fut = attempt(input, primary, &p_prep, p_dead, &mut p_slot);
         tokio::pin!(p_fut);
@@ -469,10 +474,14 @@ impl Run<'_> {
         }
         tracing::debug!(primary = %primary.cfg.id, secondary = %secondary.cfg.id, "hedging");
         let s_prep = prepare(input, secondary, policy)?;
-        let s_dead =
-            Deadlines::for_attempt(secondary, self.deadline, input.options.first_byte_timeout);
         let s_inflight = secondary.state.start();
         let ts = Instant::now();
+        let s_dead = Deadlines::for_attempt(
+            secondary,
+            self.deadline,
+            input.options.first_byte_timeout,
+            ts,
+        );
         let mut s_slot = None;
         let s_fut = attempt(input, secondary, &s_prep, s_dead, &mut s_slot);
         tokio::pin!(s_fut);

@@ -352,10 +352,14 @@ impl LiveStream {
                 encoder,
                 tap.clone(),
             ));
-            let deadlines =
-                Deadlines::for_attempt(&dep, self.deadline, self.input.options.first_byte_timeout);
             let inflight = dep.state.start();
             let t = Instant::now();
+            let deadlines = Deadlines::for_attempt(
+                &dep,
+                self.deadline,
+                self.input.options.first_byte_timeout,
+                t,
+            );
             match attempt(&self.input, &dep, &prepared, deadlines, &mut slot).await {
                 Ok(Started::Stream(mut s)) => {
                     self.recoveries += 1;
