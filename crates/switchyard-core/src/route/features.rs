@@ -7,6 +7,11 @@
 //! below 0.35 are `simple`, above 0.65 `complex`, `moderate` between. Examples live in the
 //! tests of this module and in docs/routing.md.
 
+use std::sync::LazyLock;
+
+use aho_corasick::automaton::{Automaton, OverlappingState};
+use aho_corasick::dfa::DFA;
+use aho_corasick::Input;
 use serde::Serialize;
 use switchyard_types::openai::{ChatRequest, Content, ContentPart, Role};
 
@@ -188,18 +193,55 @@ const HEAVY: &[(&str, &str)] = &[
     ("```", "code"),
 ];
 
+const _: () = assert!(HEAVY.len() + LIGHT.len() <= 64, "needle bits fit a u64");
+
+/// Signs of code, matched case-sensitively on the original text.
+const CODE_LIKE: &[&str] = &["fn ", "def ", "class ", "=>", "{", "};", "import "];
+
+/// [`HEAVY`] then [`LIGHT`] needles in one automaton (ASCII case-insensitive: the needles are
+/// ASCII), and [`CODE_LIKE`] in another: one pass over the text each, instead of one search
+/// per needle (36 searches of the whole text). DFAs used by their concrete type: through
+/// `AhoCorasick` (a trait object) each byte costs a virtual call, ~17 instructions a byte.
+static NEEDLES: LazyLock<Option<(DFA, DFA)>> = LazyLock::new(|| {
+    let words = DFA::builder()
+        .ascii_case_insensitive(true)
+        .build(HEAVY.iter().chain(LIGHT).map(|(needle, _)| needle))
+        .ok()?;
+    let code = DFA::builder().build(CODE_LIKE).ok()?;
+    Some((words, code))
+});
+
+/// Bit i set when pattern i of `dfa` occurs in `text`.
+fn present(dfa: &DFA, text: &str) -> u64 {
+    let input = Input::new(text);
+    let mut state = OverlappingState::start();
+    let mut seen = 0u64;
+    while dfa.try_find_overlapping(&input, &mut state).is_ok() {
+        match state.get_match() {
+            Some(m) => seen |= 1 << m.pattern().as_usize(),
+            None => break,
+        }
+    }
+    seen
+}
+
 fn complexity(text: &str, tokens: u64, turns: u64, tools: u64) -> (&'static str, f64) {
-    let lower = text.to_lowercase();
+    let (words, code) = match NEEDLES.as_ref() {
+        Some((w, c)) => (present(w, text), present(c, text)),
+        None => (0, 0),
+    };
     let mut score: f64 = 0.3;
     let mut task = "chat";
     let mut heavy_hits = 0;
-    for (needle, t) in HEAVY {
-        if lower.contains(needle) {
+    for (i, (_, t)) in HEAVY.iter().enumerate() {
+        if words & (1 << i) != 0 {
             heavy_hits += 1;
             task = t;
         }
     }
-    let light = LIGHT.iter().find(|(needle, _)| lower.contains(needle));
+    let light = (0..LIGHT.len())
+        .find(|i| words & (1 << (HEAVY.len() + i)) != 0)
+        .map(|i| LIGHT[i]);
     score += 0.18 * f64::from(heavy_hits.min(3));
     if let Some((_, t)) = light {
         score -= 0.2;
@@ -207,17 +249,14 @@ fn complexity(text: &str, tokens: u64, turns: u64, tools: u64) -> (&'static str,
             task = t;
         }
     }
-    let code_like = ["fn ", "def ", "class ", "=>", "{", "};", "import "]
-        .iter()
-        .filter(|s| text.contains(*s))
-        .count();
+    let code_like = code.count_ones();
     if code_like >= 2 {
         score += 0.2;
         if light.is_none() {
             task = "code";
         }
     }
-    let questions = text.matches('?').count();
+    let questions = text.bytes().filter(|&b| b == b'?').count();
     if questions >= 3 {
         score += 0.1;
     }
@@ -235,12 +274,42 @@ fn complexity(text: &str, tokens: u64, turns: u64, tools: u64) -> (&'static str,
     (task, score.clamp(0.0, 1.0))
 }
 
+/// FNV-1a, for the fixed stop-word table.
+#[derive(Default)]
+struct Fnv1a(u64);
+
+impl std::hash::Hasher for Fnv1a {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
 /// Detects the language: by script first (CJK, Cyrillic, Arabic, ...), then for Latin text by
 /// stop-word counts for en, es, fr, de, pt, it, nl.
 pub fn detect_language(text: &str) -> &'static str {
     let mut counts = [0usize; 8];
     let mut letters = 0usize;
     for c in text.chars().take(2000) {
+        if c.is_ascii() {
+            // Latin letters: the common case, one comparison.
+            if c.is_ascii_alphabetic() {
+                letters += 1;
+                counts[0] += 1;
+            }
+            continue;
+        }
         if !c.is_alphabetic() {
             continue;
         }
@@ -323,17 +392,23 @@ pub fn detect_language(text: &str) -> &'static str {
             ],
         ),
     ];
-    // One pass over the words, one hash lookup each (was: every word against every list).
-    static INDEX: std::sync::LazyLock<std::collections::HashMap<&'static str, u8>> =
-        std::sync::LazyLock::new(|| {
-            let mut m = std::collections::HashMap::new();
+    // One pass over the words, one lookup each (was: every word against every list), and
+    // none for a word longer than every stop word. The table is fixed, so a plain FNV hash
+    // serves (SipHash's protection is for tables that callers fill).
+    type Fnv = std::hash::BuildHasherDefault<Fnv1a>;
+    static INDEX: LazyLock<(std::collections::HashMap<&'static str, u8, Fnv>, usize)> =
+        LazyLock::new(|| {
+            let mut m = std::collections::HashMap::default();
+            let mut longest = 0;
             for (i, (_, stops)) in STOP.iter().enumerate() {
                 for w in *stops {
                     *m.entry(*w).or_insert(0u8) |= 1 << i;
+                    longest = longest.max(w.len());
                 }
             }
-            m
+            (m, longest)
         });
+    let (index, longest) = &*INDEX;
     let mut hits = [0usize; 7];
     let mut all_ascii = true;
     let mut lower = String::new();
@@ -342,10 +417,21 @@ pub fn detect_language(text: &str) -> &'static str {
         .filter(|w| !w.is_empty())
         .take(400)
     {
-        all_ascii &= word.is_ascii();
+        let ascii = word.is_ascii();
+        all_ascii &= ascii;
+        // Lowercasing keeps an ASCII word's length, and a char (at most 4 bytes) lowercases
+        // to at least 1 byte.
+        if word.len() > *longest * if ascii { 1 } else { 4 } {
+            continue;
+        }
         lower.clear();
-        lower.extend(word.chars().flat_map(char::to_lowercase));
-        if let Some(&mask) = INDEX.get(lower.as_str()) {
+        if ascii {
+            lower.push_str(word);
+            lower.make_ascii_lowercase();
+        } else {
+            lower.extend(word.chars().flat_map(char::to_lowercase));
+        }
+        if let Some(&mask) = index.get(lower.as_str()) {
             for (i, h) in hits.iter_mut().enumerate() {
                 *h += usize::from(mask & (1 << i) != 0);
             }
@@ -405,6 +491,97 @@ mod tests {
             extract(&req("please debug and refactor my parser")).task,
             "code"
         );
+    }
+
+    /// The scoring as first written: one case-folded `contains` per needle.
+    fn reference_complexity(
+        text: &str,
+        tokens: u64,
+        turns: u64,
+        tools: u64,
+    ) -> (&'static str, f64) {
+        let lower = text.to_lowercase();
+        let mut score: f64 = 0.3;
+        let mut task = "chat";
+        let mut heavy_hits = 0;
+        for (needle, t) in HEAVY {
+            if lower.contains(needle) {
+                heavy_hits += 1;
+                task = t;
+            }
+        }
+        let light = LIGHT.iter().find(|(needle, _)| lower.contains(needle));
+        score += 0.18 * f64::from(heavy_hits.min(3));
+        if let Some((_, t)) = light {
+            score -= 0.2;
+            if heavy_hits == 0 {
+                task = t;
+            }
+        }
+        let code_like = CODE_LIKE.iter().filter(|s| text.contains(*s)).count();
+        if code_like >= 2 {
+            score += 0.2;
+            if light.is_none() {
+                task = "code";
+            }
+        }
+        if text.matches('?').count() >= 3 {
+            score += 0.1;
+        }
+        score += match tokens {
+            0..=200 => 0.0,
+            201..=2000 => 0.05,
+            _ => 0.1,
+        };
+        if turns > 6 {
+            score += 0.05;
+        }
+        if tools > 0 {
+            score += 0.05;
+        }
+        (task, score.clamp(0.0, 1.0))
+    }
+
+    /// The one-pass scan scores exactly as a search per needle does: every needle alone, in
+    /// upper case, overlapping others, several together, and the code signs.
+    #[test]
+    fn one_pass_scan_scores_like_a_search_per_needle() {
+        let mut texts: Vec<String> = HEAVY
+            .iter()
+            .chain(LIGHT)
+            .flat_map(|(n, _)| {
+                [
+                    format!("please {n} this"),
+                    format!("{} IT NOW", n.to_uppercase()),
+                    (*n).to_owned(),
+                ]
+            })
+            .collect();
+        texts.extend(CODE_LIKE.iter().map(|c| format!("x {c} y")));
+        texts.extend(
+            [
+                "",
+                "why why why? why? why?",
+                "Analyze the trade-offs step by step, then design and optimize it.",
+                "summarize and classify, then translate and extract; list the items",
+                "Debug why this fn main() { x => y }; import os fails to compile",
+                "def f(): class A: pass  import sys",
+                "TL;DR: Compare the ALGORITHM, then PLAN the refactor",
+                "tradeofftrade-off analyanalysis designarchitect",
+                "Résumé: summarisez l'analyse étape par étape",
+                "{}{}{}",
+            ]
+            .map(str::to_owned),
+        );
+        for t in &texts {
+            for (tokens, turns, tools) in [(10, 1, 0), (500, 7, 2), (5000, 1, 1)] {
+                assert_eq!(
+                    complexity(t, tokens, turns, tools),
+                    reference_complexity(t, tokens, turns, tools),
+                    "{t:?}"
+                );
+            }
+        }
     }
 
     #[test]

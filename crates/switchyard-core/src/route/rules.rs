@@ -9,8 +9,11 @@
 //! `x-switchyard-tags`), `key` (map of the calling key's attributes; empty for the master key),
 //! `prompt` (see [`super::features::PromptFeatures`]), `budget` (map with `spent_ratio`).
 
+use std::collections::HashMap;
+
+use cel::common::types::{CelBool, CelDouble, CelList, CelMap, CelMapKey, CelString, CelUInt};
+use cel::common::value::Val;
 use cel::{Context, Program, Value};
-use serde_json::json;
 use switchyard_config::RuleConfig;
 
 use super::features::PromptFeatures;
@@ -78,11 +81,19 @@ impl Needs {
     };
 }
 
+/// The variables a rule can read, in bit order of `Rules::vars`.
+const VARS: [&str; 7] = [
+    "model", "stream", "metadata", "tags", "key", "prompt", "budget",
+];
+const ALL_VARS: u8 = (1 << VARS.len()) - 1;
+
 /// The ordered rule list.
 #[derive(Default)]
 pub struct Rules {
     rules: Vec<Rule>,
     needs: Needs,
+    /// The variables some rule reads (bit i = `VARS[i]`): only those are built per request.
+    vars: u8,
     /// CEL's standard library, built once: building it is ~150k instructions, far more than
     /// evaluating a rule, so it must not happen per request.
     env: std::sync::Arc<cel::Env>,
@@ -136,7 +147,7 @@ impl Rules {
             ..Default::default()
         };
         let env = std::sync::Arc::new(cel::Env::stdlib());
-        let ctx = context(&env, &sample);
+        let ctx = context(&env, &sample, ALL_VARS);
         let mut rules = Vec::with_capacity(configs.len());
         for c in configs {
             let program = Program::compile(&c.when).map_err(|e| {
@@ -170,8 +181,14 @@ impl Rules {
             });
         }
         let mut needs = Needs::default();
+        let mut vars = 0u8;
         for r in &rules {
             let refs = r.program.references();
+            for (i, v) in VARS.iter().enumerate() {
+                if refs.has_variable(v) {
+                    vars |= 1 << i;
+                }
+            }
             needs.prompt |= refs.has_variable("prompt");
             needs.metadata |= refs.has_variable("metadata") || refs.has_variable("tags");
             // Field names are not tracked by CEL's references: look at the source. A false
@@ -186,7 +203,23 @@ impl Rules {
                 }
             }
         }
-        Ok(Self { rules, needs, env })
+        // Should CEL's references ever miss a variable a rule reads, the rule would fail as
+        // an undeclared reference on every request: check against the reduced context, and
+        // build every variable if any rule needs more than was found.
+        let reduced = context(&env, &sample, vars);
+        if rules.iter().any(|r| {
+            r.program
+                .execute(&reduced)
+                .is_err_and(|e| e.to_string().contains("Undeclared reference"))
+        }) {
+            vars = ALL_VARS;
+        }
+        Ok(Self {
+            rules,
+            needs,
+            vars,
+            env,
+        })
     }
 
     /// What the rules read.
@@ -210,7 +243,7 @@ impl Rules {
         if self.rules.is_empty() {
             return None;
         }
-        let ctx = context(&self.env, input);
+        let ctx = context(&self.env, input, self.vars);
         self.rules
             .iter()
             .find_map(|r| match r.program.execute(&ctx) {
@@ -224,7 +257,7 @@ impl Rules {
 
     /// Evaluates every rule, for explanations: (name, result or error text).
     pub fn trace(&self, input: &RuleInput<'_>) -> Vec<(String, String, Result<bool, String>)> {
-        let ctx = context(&self.env, input);
+        let ctx = context(&self.env, input, ALL_VARS);
         self.rules
             .iter()
             .map(|r| {
@@ -239,69 +272,96 @@ impl Rules {
     }
 }
 
-/// The `prompt` map with only the fields some rule mentions (`fields` bit mask).
-fn prompt_value(p: &PromptFeatures, fields: u16) -> cel::Value {
-    use std::sync::Arc;
-    let text = |s: &str| cel::Value::String(Arc::new(s.to_owned()));
-    let mut m: std::collections::HashMap<&'static str, cel::Value> =
-        std::collections::HashMap::new();
+/// The `prompt` map with only the fields some rule mentions (`fields` bit mask); its strings
+/// borrow from `p`.
+fn prompt_value(p: &PromptFeatures, fields: u16) -> Box<dyn Val + '_> {
+    let mut m: HashMap<CelMapKey<'_>, Box<dyn Val + '_>> = HashMap::new();
     for (i, name) in PROMPT_FIELDS.iter().enumerate() {
         if fields & (1 << i) == 0 {
             continue;
         }
-        let v = match *name {
-            "tokens" => cel::Value::UInt(p.tokens),
-            "tools" => cel::Value::Bool(p.tools),
-            "tool_count" => cel::Value::UInt(p.tool_count),
-            "images" => cel::Value::Bool(p.images),
-            "turns" => cel::Value::UInt(p.turns),
-            "language" => text(&p.language),
-            "complexity" => text(&p.complexity),
-            "complexity_score" => cel::Value::Float(p.complexity_score),
-            "task" => text(&p.task),
-            "last_user_text" => text(&p.last_user_text),
-            "system_text" => text(&p.system_text),
+        let v: Box<dyn Val + '_> = match *name {
+            "tokens" => Box::new(CelUInt::from(p.tokens)),
+            "tools" => Box::new(CelBool::from(p.tools)),
+            "tool_count" => Box::new(CelUInt::from(p.tool_count)),
+            "images" => Box::new(CelBool::from(p.images)),
+            "turns" => Box::new(CelUInt::from(p.turns)),
+            "language" => Box::new(CelString::from(p.language.as_str())),
+            "complexity" => Box::new(CelString::from(p.complexity.as_str())),
+            "complexity_score" => Box::new(CelDouble::from(p.complexity_score)),
+            "task" => Box::new(CelString::from(p.task.as_str())),
+            "last_user_text" => Box::new(CelString::from(p.last_user_text.as_str())),
+            "system_text" => Box::new(CelString::from(p.system_text.as_str())),
             _ => continue,
         };
-        m.insert(name, v);
+        m.insert(CelMapKey::String(CelString::from(*name)), v);
     }
-    cel::Value::Map(m.into())
+    Box::new(CelMap::from(m))
 }
 
-fn context(env: &std::sync::Arc<cel::Env>, input: &RuleInput<'_>) -> Context<'static, 'static> {
+fn empty_map<'v>() -> Box<dyn Val + 'v> {
+    Box::new(CelMap::from(HashMap::new()))
+}
+
+/// A JSON object as a CEL map (anything else as an empty map).
+fn json_map(v: &serde_json::Value) -> Box<dyn Val + 'static> {
+    if !v.is_object() {
+        return empty_map();
+    }
+    cel::to_value(v)
+        .ok()
+        .and_then(|v| Box::<dyn Val>::try_from(v).ok())
+        .unwrap_or_else(empty_map)
+}
+
+/// The CEL context of a request: only the variables in `vars` (see [`VARS`]), built as CEL
+/// values directly (no intermediate `cel::Value` copied into them), strings borrowed from
+/// `input`.
+fn context<'a>(
+    env: &std::sync::Arc<cel::Env>,
+    input: &'a RuleInput<'_>,
+    vars: u8,
+) -> Context<'a, 'a> {
     let mut ctx = Context::with_env(std::sync::Arc::clone(env));
-    let empty = || cel::Value::Map(std::collections::HashMap::<String, cel::Value>::new().into());
-    let map_or_empty = |v: &serde_json::Value| {
-        if v.is_object() {
-            cel::to_value(v).unwrap_or_else(|_| empty())
-        } else {
-            empty()
+    for (i, name) in VARS.iter().enumerate() {
+        if vars & (1 << i) == 0 {
+            continue;
         }
-    };
-    ctx.add_variable_from_value("model", input.model.to_owned());
-    ctx.add_variable_from_value("stream", input.stream);
-    ctx.add_variable_from_value("metadata", map_or_empty(&input.metadata));
-    ctx.add_variable_from_value(
-        "tags",
-        cel::to_value(&input.tags).unwrap_or_else(|_| empty()),
-    );
-    ctx.add_variable_from_value("key", map_or_empty(&input.key));
-    let prompt = input
-        .prompt
-        .as_ref()
-        .map_or_else(empty, |p| prompt_value(p, input.prompt_fields));
-    ctx.add_variable_from_value("prompt", prompt);
-    ctx.add_variable_from_value(
-        "budget",
-        cel::to_value(json!({ "spent_ratio": input.budget_spent_ratio }))
-            .unwrap_or_else(|_| empty()),
-    );
+        let value: Box<dyn Val + 'a> = match *name {
+            "model" => Box::new(CelString::from(input.model)),
+            "stream" => Box::new(CelBool::from(input.stream)),
+            "metadata" => json_map(&input.metadata),
+            "tags" => Box::new(CelList::from(
+                input
+                    .tags
+                    .iter()
+                    .map(|t| Box::new(CelString::from(t.as_str())) as Box<dyn Val + 'a>)
+                    .collect::<Vec<_>>(),
+            )),
+            "key" => json_map(&input.key),
+            "prompt" => input
+                .prompt
+                .as_ref()
+                .map_or_else(empty_map, |p| prompt_value(p, input.prompt_fields)),
+            "budget" => {
+                let mut m: HashMap<CelMapKey<'a>, Box<dyn Val + 'a>> = HashMap::new();
+                m.insert(
+                    CelMapKey::String(CelString::from("spent_ratio")),
+                    Box::new(CelDouble::from(input.budget_spent_ratio)),
+                );
+                Box::new(CelMap::from(m))
+            }
+            _ => continue,
+        };
+        ctx.add_variable_as_val(*name, value);
+    }
     ctx
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use switchyard_types::openai::{ChatRequest, Message, Role};
 
     fn rule(when: &str, model: &str) -> RuleConfig {
@@ -389,6 +449,51 @@ mod tests {
             Some("cheap")
         );
         assert_eq!(eval(json!({}), "hello there, what is the time", 0.1), None);
+    }
+
+    #[test]
+    fn each_variable_is_there_for_the_rule_that_reads_it_alone() {
+        let mut input = RuleInput {
+            model: "gpt-4o",
+            stream: true,
+            metadata: serde_json::json!({"queue": "x"}),
+            tags: vec!["vip".to_owned()],
+            key: serde_json::json!({"team": "a"}),
+            prompt: Some(prompt("hello there")),
+            budget_spent_ratio: 0.75,
+            prompt_fields: u16::MAX,
+        };
+        let cases = [
+            r#"model == "gpt-4o""#,
+            "stream",
+            r#"metadata.queue == "x""#,
+            r#""vip" in tags"#,
+            r#"key.team == "a""#,
+            "prompt.turns == 1u",
+            "budget.spent_ratio > 0.5",
+        ];
+        for when in cases {
+            let rules = Rules::compile(&[rule(when, "hit")]).unwrap();
+            assert_eq!(
+                rules.evaluate(&input).map(|m| m.model).as_deref(),
+                Some("hit"),
+                "{when}"
+            );
+        }
+        input.model = "other";
+        input.stream = false;
+        input.metadata = serde_json::json!({"queue": "y"});
+        input.tags = Vec::new();
+        input.key = serde_json::json!({"team": "b"});
+        input.prompt = Some(prompt("hello there. and again."));
+        input.budget_spent_ratio = 0.25;
+        for when in cases {
+            let rules = Rules::compile(&[rule(when, "hit")]).unwrap();
+            if when.starts_with("prompt") {
+                continue; // one user turn either way
+            }
+            assert_eq!(rules.evaluate(&input), None, "{when}");
+        }
     }
 
     #[test]
