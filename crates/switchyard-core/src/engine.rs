@@ -165,7 +165,19 @@ pub fn rule_input(input: &ChatInput, needs: Needs) -> Result<RuleInput<'_>, Engi
             .unwrap_or_default();
     }
     let prompt = if needs.prompt {
-        let mut f = features::extract_with(input.canonical()?, needs.features);
+        // An OpenAI body not parsed yet: the features read `messages` and `tools` alone,
+        // borrowing their texts. Anything they cannot read goes the canonical way, which
+        // also reports what is wrong with it.
+        let light = match (input.ingress, input.canonical_parsed()) {
+            (Ingress::OpenAi, None) => input.top_raw("messages").and_then(|m| {
+                features::extract_from_members(m, input.top_raw("tools"), needs.features)
+            }),
+            _ => None,
+        };
+        let mut f = match light {
+            Some(f) => f,
+            None => features::extract_with(input.canonical()?, needs.features),
+        };
         if !needs.texts {
             f.last_user_text = String::new();
             f.system_text = String::new();

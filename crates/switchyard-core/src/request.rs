@@ -169,6 +169,16 @@ impl ChatInput {
         self.members.field::<T>(&self.body, key).ok().flatten()
     }
 
+    /// A top-level member's raw JSON, if present.
+    pub fn top_raw(&self, key: &str) -> Option<&[u8]> {
+        self.members.get(&self.body, key)
+    }
+
+    /// The canonical request if it has been parsed already (and parsed without error).
+    pub fn canonical_parsed(&self) -> Option<&ChatRequest> {
+        self.canonical.get().and_then(|r| r.as_ref().ok())
+    }
+
     /// Estimated prompt tokens.
     pub fn estimated_tokens(&self) -> u64 {
         estimate_tokens(self.body.len())

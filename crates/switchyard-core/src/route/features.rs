@@ -82,49 +82,110 @@ pub fn extract(req: &ChatRequest) -> PromptFeatures {
     extract_with(req, Wants::ALL)
 }
 
+/// What the features read of a message's content.
+trait Texts {
+    /// Calls `f` with each text piece in order; returns whether an image is present.
+    fn each_text(&self, f: &mut dyn FnMut(&str)) -> bool;
+}
+
+impl Texts for Content {
+    fn each_text(&self, f: &mut dyn FnMut(&str)) -> bool {
+        match self {
+            Content::Text(t) => {
+                f(t);
+                false
+            }
+            Content::Parts(parts) => {
+                let mut images = false;
+                for p in parts {
+                    match p {
+                        ContentPart::Text { text, .. } => f(text),
+                        ContentPart::ImageUrl { .. } => images = true,
+                        ContentPart::Other(_) => {}
+                    }
+                }
+                images
+            }
+        }
+    }
+}
+
 /// Extracts features, skipping the ones nobody wants (`language` is then `unknown`,
 /// `complexity` `moderate`, `task` `chat`).
 pub fn extract_with(req: &ChatRequest, wants: Wants) -> PromptFeatures {
+    let tool_count = req.tools.as_ref().map_or(0, |t| t.len() as u64);
+    features(
+        req.messages.iter().map(|m| (m.role, m.content.as_ref())),
+        tool_count,
+        wants,
+    )
+}
+
+/// Features of an OpenAI-format body read from its `messages` and `tools` members alone,
+/// borrowing the texts: no parse of the whole request into owned strings. `None` when the
+/// members do not read as expected; the caller then parses the request canonically, which
+/// says what is wrong.
+pub fn extract_from_members(
+    messages: &[u8],
+    tools: Option<&[u8]>,
+    wants: Wants,
+) -> Option<PromptFeatures> {
+    let messages: Vec<view::Message<'_>> = serde_json::from_slice(messages).ok()?;
+    let tool_count = match tools {
+        None | Some(b"null") => 0,
+        Some(t) => serde_json::from_slice::<Vec<serde::de::IgnoredAny>>(t)
+            .ok()?
+            .len() as u64,
+    };
+    Some(features(
+        messages.iter().map(|m| (m.role, m.content.as_ref())),
+        tool_count,
+        wants,
+    ))
+}
+
+fn features<'c, C: Texts + 'c>(
+    messages: impl Iterator<Item = (Role, Option<&'c C>)>,
+    tool_count: u64,
+    wants: Wants,
+) -> PromptFeatures {
     let mut chars = 0usize;
     let mut images = false;
     let mut turns = 0u64;
-    let mut last_user = String::new();
+    let mut last_user: Option<&C> = None;
     let mut system = String::new();
-    for m in &req.messages {
-        if let Some(c) = &m.content {
-            match c {
-                Content::Text(t) => chars += t.len(),
-                Content::Parts(parts) => {
-                    for p in parts {
-                        match p {
-                            ContentPart::Text { text, .. } => chars += text.len(),
-                            ContentPart::ImageUrl { .. } => images = true,
-                            ContentPart::Other(_) => {}
-                        }
-                    }
-                }
+    for (role, content) in messages {
+        let Some(c) = content else {
+            if role == Role::User {
+                turns += 1;
+                last_user = None;
             }
-        }
-        match m.role {
+            continue;
+        };
+        match role {
             Role::User => {
                 turns += 1;
-                last_user = m
-                    .content
-                    .as_ref()
-                    .map(Content::joined_text)
-                    .unwrap_or_default();
+                last_user = Some(c);
+                images |= c.each_text(&mut |t| chars += t.len());
             }
             Role::System | Role::Developer => {
-                if let Some(c) = &m.content {
-                    system.push_str(&c.joined_text());
-                }
+                images |= c.each_text(&mut |t| {
+                    chars += t.len();
+                    system.push_str(t);
+                });
             }
-            Role::Assistant | Role::Tool | Role::Function => {}
+            Role::Assistant | Role::Tool | Role::Function => {
+                images |= c.each_text(&mut |t| chars += t.len());
+            }
         }
     }
+    let mut last_user = last_user.map_or_else(String::new, |c| {
+        let mut s = String::new();
+        c.each_text(&mut |t| s.push_str(t));
+        s
+    });
     truncate_at_char(&mut last_user, MAX_TEXT);
     truncate_at_char(&mut system, MAX_TEXT);
-    let tool_count = req.tools.as_ref().map_or(0, |t| t.len() as u64);
     let tokens = estimate_tokens(chars);
     let (task, score) = if wants.complexity {
         complexity(&last_user, tokens, turns, tool_count)
@@ -155,6 +216,163 @@ pub fn extract_with(req: &ChatRequest, wants: Wants) -> PromptFeatures {
         task: task.to_owned(),
         last_user_text: last_user,
         system_text: system,
+    }
+}
+
+/// Borrowed views of OpenAI messages: what [`extract_from_members`] reads, and no more.
+mod view {
+    use std::borrow::Cow;
+    use std::fmt;
+
+    use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use serde::Deserialize;
+    use serde_json::value::RawValue;
+    use switchyard_types::keys::CowStr;
+    use switchyard_types::openai::Role;
+
+    use super::Texts;
+
+    /// A message: its role and content; other members are skipped.
+    #[derive(Deserialize)]
+    pub(super) struct Message<'a> {
+        pub(super) role: Role,
+        #[serde(borrow, default)]
+        pub(super) content: Option<Content<'a>>,
+    }
+
+    /// A string, or parts.
+    pub(super) enum Content<'a> {
+        Text(Cow<'a, str>),
+        Parts(Vec<Part<'a>>),
+    }
+
+    /// A content part as the canonical request reads it: text when `type` is `text` with a
+    /// string `text`, an image when `type` is `image_url` with an `image_url` object holding
+    /// a string `url`, anything else ignored.
+    pub(super) enum Part<'a> {
+        Text(Cow<'a, str>),
+        Image,
+        Other,
+    }
+
+    /// What the canonical `ImageUrl` requires: a string `url`, a string `detail` if any.
+    #[derive(Deserialize)]
+    #[allow(dead_code)]
+    struct ImageRef<'a> {
+        #[serde(borrow)]
+        url: Cow<'a, str>,
+        #[serde(borrow, default)]
+        detail: Option<Cow<'a, str>>,
+    }
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Part<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Part<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a content part")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                    let mut kind: Option<Cow<'de, str>> = None;
+                    let mut text: Option<Cow<'de, str>> = None;
+                    let mut image = false;
+                    while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
+                        match &*key {
+                            "type" => kind = map.next_value::<Option<CowStr<'de>>>()?.map(|c| c.0),
+                            "text" => text = map.next_value::<Option<CowStr<'de>>>()?.map(|c| c.0),
+                            "image_url" => {
+                                let raw: &'de RawValue = map.next_value()?;
+                                image = serde_json::from_str::<ImageRef<'_>>(raw.get()).is_ok();
+                            }
+                            _ => {
+                                map.next_value::<IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    Ok(match (kind.as_deref(), text) {
+                        (Some("text"), Some(t)) => Part::Text(t),
+                        (Some("image_url"), _) if image => Part::Image,
+                        _ => Part::Other,
+                    })
+                }
+                // Anything but an object is an `Other` part, as in the canonical request.
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                    while seq.next_element::<IgnoredAny>()?.is_some() {}
+                    Ok(Part::Other)
+                }
+                fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                    Ok(Part::Other)
+                }
+                fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                    Ok(Part::Other)
+                }
+                fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                    Ok(Part::Other)
+                }
+                fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                    Ok(Part::Other)
+                }
+                fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                    Ok(Part::Other)
+                }
+                fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                    Ok(Part::Other)
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    impl<'de: 'a, 'a> Deserialize<'de> for Content<'a> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> Visitor<'de> for V {
+                type Value = Content<'de>;
+                fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                    f.write_str("a string or an array of content parts")
+                }
+                fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                    Ok(Content::Text(Cow::Borrowed(v)))
+                }
+                fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                    Ok(Content::Text(Cow::Owned(v.to_owned())))
+                }
+                fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                    Ok(Content::Text(Cow::Owned(v)))
+                }
+                fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                    let mut parts = Vec::with_capacity(seq.size_hint().unwrap_or(2));
+                    while let Some(p) = seq.next_element()? {
+                        parts.push(p);
+                    }
+                    Ok(Content::Parts(parts))
+                }
+            }
+            d.deserialize_any(V)
+        }
+    }
+
+    impl Texts for Content<'_> {
+        fn each_text(&self, f: &mut dyn FnMut(&str)) -> bool {
+            match self {
+                Content::Text(t) => {
+                    f(t);
+                    false
+                }
+                Content::Parts(parts) => {
+                    let mut images = false;
+                    for p in parts {
+                        match p {
+                            Part::Text(t) => f(t),
+                            Part::Image => images = true,
+                            Part::Other => {}
+                        }
+                    }
+                    images
+                }
+            }
+        }
     }
 }
 
@@ -581,6 +799,43 @@ mod tests {
                     "{t:?}"
                 );
             }
+        }
+    }
+
+    /// Features read from the `messages` and `tools` members alone equal those of the whole
+    /// request parsed canonically, for every shape of content the canonical request models.
+    #[test]
+    fn member_views_read_like_the_canonical_request() {
+        let bodies = [
+            r#"{"model":"m","messages":[{"role":"user","content":"Write one short sentence about trains."}]}"#,
+            r#"{"model":"m","messages":[{"role":"system","content":"You are terse."},{"role":"developer","content":"Be kind."},{"role":"user","content":"Why? How? What?"}],"tools":[{"type":"function","function":{"name":"f","parameters":{}}},{"type":"function","function":{"name":"g"}}]}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"Describe "},{"type":"image_url","image_url":{"url":"https://x/y.png","detail":"high"}},{"type":"text","text":"this \"photo\" caf\u00e9"}]}]}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":"debug my function"},{"role":"assistant","content":null,"tool_calls":[{"id":"c1","type":"function","function":{"name":"f","arguments":"{}"}}]},{"role":"tool","tool_call_id":"c1","content":"42"},{"role":"user","content":[{"type":"input_audio","input_audio":{"data":"AAA","format":"wav"}}]}]}"#,
+            r#"{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":"https://not-an-object"},{"type":"image_url","image_url":{"url":"u","detail":5}},{"type":"text","text":"Résumé: summarize step by step"}]},{"role":"user"}],"tools":null}"#,
+            r#"{"model":"m","messages":[{"role":"system","content":[{"type":"text","text":"sys "},{"type":"text","text":"two"}]},{"role":"user","content":"¿Cómo puedo cambiar la contraseña de mi cuenta?","name":"ana"}],"temperature":0.2}"#,
+        ];
+        for body in bodies {
+            let canonical: ChatRequest = serde_json::from_str(body).expect(body);
+            let members = switchyard_types::peek::Members::parse(body.as_bytes()).expect(body);
+            let light = extract_from_members(
+                members.get(body.as_bytes(), "messages").expect("messages"),
+                members.get(body.as_bytes(), "tools"),
+                Wants::ALL,
+            );
+            assert_eq!(light, Some(extract(&canonical)), "{body}");
+        }
+        // What the view cannot read is left to the canonical parse (and its error).
+        for messages in [
+            r#"[{"role":"robot","content":"hi"}]"#,
+            r#"[{"content":"hi"}]"#,
+            r#"[{"role":"user","content":5}]"#,
+            r#"{"role":"user"}"#,
+        ] {
+            assert_eq!(
+                extract_from_members(messages.as_bytes(), None, Wants::ALL),
+                None,
+                "{messages}"
+            );
         }
     }
 
