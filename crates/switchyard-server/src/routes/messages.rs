@@ -30,8 +30,8 @@ where
             // Validate the whole request up front, as Anthropic does (max_tokens, roles...).
             input.canonical()?;
         }
-        // Boxed, as in chat.rs.
-        let reply = Box::pin(state.engine.chat(input)).await?;
+        // Not boxed on its own, as in chat.rs.
+        let reply = state.engine.chat(input).await?;
         Ok::<_, ApiError>(chat_response(reply, started))
     }
     .await;
