@@ -12,6 +12,10 @@
 #   bench/relay-floor.sh --awake    the same with a nice-19 busy loop on each CPU, so that no
 #                                   core drops into an idle state between requests: shows how
 #                                   much of the added latency is waking an idle vCPU
+#   bench/relay-floor.sh --cpu      CPU per request at c=64 only: HAProxy (both modes) and
+#                                   switchyard alternating, ROUNDS times (default 5), each split
+#                                   into user space and kernel, so that a noisy VM's drift hits
+#                                   all three alike
 #
 # Reports, for direct / socat / HAProxy (both modes) / switchyard: c=1 latency (oha), time to the first SSE event of a
 # stream (sydrive ttfb), and at c=64 throughput and CPU per request (socat: the parent's and
@@ -26,7 +30,9 @@ OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
 BIN=target/release/switchyard
 SECS=${SECONDS_EACH:-8}
 AWAKE=0
+CPU_ONLY=0
 [[ "${1:-}" == "--awake" ]] && AWAKE=1
+[[ "${1:-}" == "--cpu" ]] && CPU_ONLY=1
 
 sed 's/{{MODEL}}/gpt-4o-mini/' bench/bodies/chat.json > /tmp/relay-direct.json
 sed 's/{{MODEL}}/bench/' bench/bodies/chat.json > /tmp/relay-gw.json
@@ -79,9 +85,9 @@ oha_json() { # url body concurrency seconds
         -H 'Authorization: Bearer sk-bench' -D "$2" "$1" 2>/dev/null
 }
 
-# CPU seconds (utime+stime, and children's when $2 = children) of a pid.
+# CPU seconds of a pid as "user kernel" (utime, stime; with the children's when $2 = children).
 cpu_of() {
-    awk -v kids="${2:-}" '{ t = $14 + $15; if (kids == "children") t += $16 + $17; print t / 100 }' "/proc/$1/stat"
+    awk -v kids="${2:-}" '{ u = $14; k = $15; if (kids == "children") { u += $16; k += $17 }; print u / 100, k / 100 }' "/proc/$1/stat"
 }
 
 latency_row() { # label url body
@@ -105,10 +111,24 @@ cpu_row() { # label url body pid [children]
     python3 -c "
 import json, sys
 d = json.loads(sys.argv[1]); ok = d['statusCodeDistribution'].get('200', 0)
-cpu = float(sys.argv[3]) - float(sys.argv[2])
-print('| $1 | %.0f/s | %.1f µs |' % (d['summary']['requestsPerSec'], cpu / ok * 1e6 if ok else float('nan')))
+(u0, k0), (u1, k1) = ([float(x) for x in a.split()] for a in sys.argv[2:4])
+per = lambda t: t / ok * 1e6 if ok else float('nan')
+print('| $1 | %.0f/s | %.1f µs | %.1f µs | %.1f µs |' % (d['summary']['requestsPerSec'], per(u1 - u0 + k1 - k0), per(u1 - u0), per(k1 - k0)))
 " "$out" "$before" "$after"
 }
+
+if [[ $CPU_ONLY == 1 ]]; then
+    echo "CPU per request at c=64, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD), ${ROUNDS:-5} rounds alternating"
+    echo
+    echo "| path (c=64) | req/s | CPU per request | user | kernel |"
+    echo "| --- | ---: | ---: | ---: | ---: |"
+    for _ in $(seq "${ROUNDS:-5}"); do
+        cpu_row "HAProxy (TCP mode, one thread)" http://127.0.0.1:15030/v1/chat/completions /tmp/relay-direct.json "$HAP"
+        cpu_row "HAProxy (HTTP mode, one thread)" http://127.0.0.1:15040/v1/chat/completions /tmp/relay-direct.json "$HAP"
+        cpu_row "switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-gw.json "$GW"
+    done
+    exit 0
+fi
 
 echo "Relay floor, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD)$([[ $AWAKE == 1 ]] && echo ', CPUs kept awake (nice-19 busy loop on each)')"
 echo
@@ -132,8 +152,8 @@ ttfb_row "through HAProxy (TCP mode)" http://127.0.0.1:15030/v1/chat/completions
 ttfb_row "through HAProxy (HTTP mode)" http://127.0.0.1:15040/v1/chat/completions /tmp/relay-stream-direct.json
 ttfb_row "through switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-stream-gw.json
 echo
-echo "| path (c=64) | req/s | relay CPU per request |"
-echo "| --- | ---: | ---: |"
+echo "| path (c=64) | req/s | relay CPU per request | user | kernel |"
+echo "| --- | ---: | ---: | ---: | ---: |"
 start_socat
 cpu_row "through socat (byte relay; parent + forked children)" http://127.0.0.1:15020/v1/chat/completions /tmp/relay-direct.json "$SOC" children
 kill "$SOC"; wait "$SOC" 2>/dev/null || true
