@@ -65,55 +65,57 @@ impl App {
         Self(Arc::new(Shared { state, router }))
     }
 
+    /// Everything up to the handler's future runs here, before anything is boxed: the boxed
+    /// future is then the handler's own (behind the panic guard) and the client's request id,
+    /// with no copy of the request kept beside it.
     fn handle<B>(&self, req: Request<B>) -> AppFuture
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
-        let app = Arc::clone(&self.0);
-        Box::pin(async move { Ok(edge(&app, req).await) })
+        let client_id = client_request_id(req.headers()).cloned();
+        let app = &self.0;
+        if let Some(master) = app.state.master_key.as_deref() {
+            if let Some(refused) = auth::refusal(master, req.uri().path(), req.headers()) {
+                return Box::pin(std::future::ready(Ok(stamp(refused, client_id))));
+            }
+        }
+        if req.method() == Method::POST {
+            match req.uri().path() {
+                "/v1/chat/completions" => {
+                    return guarded(chat::chat_completions(app.state.clone(), req), client_id)
+                }
+                "/v1/messages" => {
+                    return guarded(messages::messages(app.state.clone(), req), client_id)
+                }
+                _ => {}
+            }
+        }
+        let routed = app
+            .router
+            .clone()
+            .oneshot(req.map(axum::body::Body::new))
+            .map(|r| match r {
+                Ok(response) => response,
+                Err(never) => match never {},
+            });
+        guarded(routed, client_id)
     }
 }
 
-async fn edge<B>(app: &Shared, req: Request<B>) -> Response
+/// `handler` boxed behind the panic guard, its response stamped with a request id.
+fn guarded<F>(handler: F, client_id: Option<HeaderValue>) -> AppFuture
 where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
+    F: Future<Output = Response> + Send + 'static,
 {
-    let client_id = client_request_id(req.headers()).cloned();
-    if let Some(master) = app.state.master_key.as_deref() {
-        if let Some(refused) = auth::refusal(master, req.uri().path(), req.headers()) {
-            return stamp(refused, client_id);
-        }
-    }
-    let response = match AssertUnwindSafe(dispatch(app, req)).catch_unwind().await {
-        Ok(response) => response,
-        Err(payload) => panic_response(payload),
-    };
-    stamp(response, client_id)
-}
-
-async fn dispatch<B>(app: &Shared, req: Request<B>) -> Response
-where
-    B: http_body::Body<Data = Bytes> + Send + 'static,
-    B::Error: Into<BoxError>,
-{
-    if req.method() == Method::POST {
-        match req.uri().path() {
-            "/v1/chat/completions" => return chat::chat_completions(&app.state, req).await,
-            "/v1/messages" => return messages::messages(&app.state, req).await,
-            _ => {}
-        }
-    }
-    match app
-        .router
-        .clone()
-        .oneshot(req.map(axum::body::Body::new))
-        .await
-    {
-        Ok(response) => response,
-        Err(never) => match never {},
-    }
+    Box::pin(
+        AssertUnwindSafe(handler)
+            .catch_unwind()
+            .map(move |outcome| {
+                let response = outcome.unwrap_or_else(panic_response);
+                Ok(stamp(response, client_id))
+            }),
+    )
 }
 
 /// Gives `response` an `x-request-id` unless it has one: the client's, else a new one.

@@ -1,5 +1,7 @@
 //! `POST /v1/chat/completions`. The edge gives every response its `x-request-id`.
 
+use std::future::Future;
+
 use axum::body::Bytes;
 use axum::http::Request;
 use axum::response::{IntoResponse, Response};
@@ -13,7 +15,14 @@ use crate::routes::reply::chat_response;
 use crate::state::AppState;
 
 /// Chat completions, streaming or not, in the OpenAI format.
-pub(crate) async fn chat_completions<B>(state: &AppState, req: Request<B>) -> Response
+///
+/// Not an `async fn`: the request is taken apart before the future exists, so the future
+/// holds the headers and the body, not the whole `Request` (an `async fn` keeps its
+/// arguments in its state for its whole life).
+pub(crate) fn chat_completions<B>(
+    state: AppState,
+    req: Request<B>,
+) -> impl Future<Output = Response>
 where
     B: http_body::Body<Data = Bytes>,
     B::Error: Into<BoxError>,
@@ -21,16 +30,18 @@ where
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let headers = parts.headers;
-    let result = async {
-        let body = read_body(&headers, body, state.body_limit).await?;
-        let opts = options::from_headers(&headers)?;
-        let input = ChatInput::parse(Ingress::OpenAi, body, opts)?;
-        // Not boxed on its own: the edge boxes the whole request's future once, before it is
-        // first polled, so nothing moves the engine's large future after that (a box of its
-        // own was one more allocation and copy, ~300 instructions).
-        let reply = state.engine.chat(input).await?;
-        Ok::<_, ApiError>(chat_response(reply, started))
+    async move {
+        let result = async {
+            let body = read_body(&headers, body, state.body_limit).await?;
+            let opts = options::from_headers(&headers)?;
+            let input = ChatInput::parse(Ingress::OpenAi, body, opts)?;
+            // Not boxed on its own: the edge boxes the whole request's future once, before it is
+            // first polled, so nothing moves the engine's large future after that (a box of its
+            // own was one more allocation and copy, ~300 instructions).
+            let reply = state.engine.chat(input).await?;
+            Ok::<_, ApiError>(chat_response(reply, started))
+        }
+        .await;
+        result.unwrap_or_else(IntoResponse::into_response)
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
 }
