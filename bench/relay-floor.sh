@@ -20,14 +20,14 @@
 # Reports, for direct / socat / HAProxy (both modes) / switchyard: c=1 latency (oha), time to the first SSE event of a
 # stream (sydrive ttfb), and at c=64 throughput and CPU per request (socat: the parent's and
 # its forked children's utime+stime; HAProxy and switchyard: their own). Needs
-# target/release/switchyard, oha, socat and haproxy (the last two from Debian's packages,
+# target/release/switchyard (or BIN=path), oha, socat and haproxy (the last two from Debian's packages,
 # installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v socat >/dev/null || apt-get install -y -qq socat >/dev/null
 command -v haproxy >/dev/null || apt-get install -y -qq haproxy >/dev/null
 OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
-BIN=target/release/switchyard
+BIN=${BIN:-target/release/switchyard}
 SECS=${SECONDS_EACH:-8}
 AWAKE=0
 CPU_ONLY=0
