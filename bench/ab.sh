@@ -11,9 +11,11 @@
 #   bench/ab.sh BASE_BIN NEW_BIN [SCENARIOS] [ROUNDS]
 #   e.g. bench/ab.sh /tmp/sy-base target/release/switchyard chat-c64,cross-format 5
 #
-# Build the base with `git worktree add /tmp/base <rev>` and
-# `CARGO_TARGET_DIR=<this repo's target> cargo build --release` there (dependencies are
-# reused), then copy its binary aside before rebuilding this tree.
+# Build the base with `git worktree add /tmp/base <rev>` and, there,
+# `CARGO_TARGET_DIR=/tmp/base-target cargo build --release` into a target directory of its own
+# (`cp -a target /tmp/base-target` first keeps the dependencies built). Never this tree's
+# `target/`: cargo records a workspace crate's sources relative to the crate, so a build from
+# another checkout there replaces this tree's binary, and cargo then takes it for fresh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BASE=${1:?base binary}
