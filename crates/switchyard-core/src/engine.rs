@@ -257,17 +257,22 @@ enum Outcome {
 
 impl Run<'_> {
     async fn execute(&mut self, first: Arc<Group>) -> Result<ChatReply, EngineError> {
-        let mut queue = std::collections::VecDeque::from([first.clone()]);
-        let mut visited: Vec<String> = Vec::new();
+        // The fallback queue and the groups already tried are only written once a group has
+        // failed: a request its first group serves allocates neither.
+        let mut next = Some(Arc::clone(&first));
+        let mut queue = std::collections::VecDeque::new();
+        let mut tried: Vec<Arc<Group>> = Vec::new();
         let mut last: Option<(UpstreamError, String, String)> = None;
         let mut skipped_all = true;
-        while let Some(group) = queue.pop_front() {
-            if visited.contains(&group.name) {
+        while let Some(group) = next.take().or_else(|| queue.pop_front()) {
+            if tried.iter().any(|g| g.name == group.name) {
                 continue;
             }
-            visited.push(group.name.clone());
             let (outcome, attempted) = self.run_group(&group).await?;
             skipped_all &= !attempted;
+            if !matches!(outcome, Some(Outcome::Done(_))) {
+                tried.push(Arc::clone(&group));
+            }
             match outcome {
                 Some(Outcome::Done(reply)) => return Ok(*reply),
                 Some(Outcome::Failed(err)) => {

@@ -83,3 +83,39 @@ models:
     assert_eq!(h.sim.request_count("timeout-b"), 0);
     assert_eq!(h.sim.request_count("fivexx-c"), 1);
 }
+
+/// Fallbacks that point back at each other (`a` → `b` → `a`, and `a` → `a`) try each group
+/// once: the request ends with the last group's error, not in a loop.
+#[tokio::test]
+async fn fallbacks_in_a_cycle_try_each_group_once() {
+    let h = start(
+        r#"
+routing:
+  retry_budget: {ratio: 10, min_per_second: 1000}
+models:
+  - name: a
+    retry: {attempts: 1}
+    deployments: [openai/cycle-a]
+    fallbacks: [{model: b}, {model: a}]
+  - name: b
+    retry: {attempts: 1}
+    deployments: [openai/cycle-b]
+    fallbacks: [{model: a}, {model: b}]
+"#,
+    )
+    .await;
+    h.sim
+        .set_scenario("cycle-a", scenario(vec![status(500)], true));
+    h.sim
+        .set_scenario("cycle-b", scenario(vec![status(503)], true));
+    let r = chat(&h, "a", false).await;
+    assert_eq!(r.status, 502, "{}", r.body);
+    assert!(
+        r.body.contains("openai/cycle-b"),
+        "the last group's error: {}",
+        r.body
+    );
+    assert_eq!(r.attempts(), 2, "{}", r.body);
+    assert_eq!(h.sim.request_count("cycle-a"), 1);
+    assert_eq!(h.sim.request_count("cycle-b"), 1);
+}
