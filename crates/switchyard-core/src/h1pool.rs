@@ -147,6 +147,8 @@ pub(crate) struct H1Request<'a> {
     /// `Host` value; the URI's authority when `None`.
     pub host: Option<&'a HeaderValue>,
     pub headers: &'a [(&'a [u8], &'a [u8])],
+    /// More headers, after `headers` (a provider's fixed ones).
+    pub extra: &'static [(&'static str, &'static str)],
     pub body: &'a Bytes,
 }
 
@@ -401,6 +403,11 @@ fn encode_head(req: &H1Request<'_>) -> Vec<u8> {
                 .iter()
                 .map(|(n, v)| n.len() + v.len() + 4)
                 .sum::<usize>()
+            + req
+                .extra
+                .iter()
+                .map(|(n, v)| n.len() + v.len() + 4)
+                .sum::<usize>()
             + if req.body.len() <= COALESCE_BODY {
                 req.body.len()
             } else {
@@ -411,7 +418,8 @@ fn encode_head(req: &H1Request<'_>) -> Vec<u8> {
     head.extend_from_slice(path.as_bytes());
     head.extend_from_slice(b" HTTP/1.1\r\nhost: ");
     head.extend_from_slice(host);
-    for (name, value) in req.headers {
+    let extra = req.extra.iter().map(|(n, v)| (n.as_bytes(), v.as_bytes()));
+    for (name, value) in req.headers.iter().copied().chain(extra) {
         head.extend_from_slice(b"\r\n");
         head.extend_from_slice(name);
         head.extend_from_slice(b": ");
@@ -978,6 +986,7 @@ mod tests {
                 (b"content-type", b"application/json"),
                 (b"authorization", b"Bearer k"),
             ],
+            extra: &[],
             body: &body,
         };
         assert_eq!(
@@ -1088,6 +1097,7 @@ mod tests {
             uri,
             host: None,
             headers: &[(b"content-type", b"application/json")],
+            extra: &[],
             body: &body,
         };
         pool.send(&req).await.expect("response head")
@@ -1358,6 +1368,7 @@ mod tests {
             uri: &uri,
             host: None,
             headers: &[],
+            extra: &[],
             body: &body,
         };
         let err = pool().send(&req).await.expect_err("refused");

@@ -287,19 +287,18 @@ impl UpstreamCall<'_> {
     }
 
     async fn send_http1(&self, pool: &Arc<H1Pool>) -> Result<UpstreamResponse, UpstreamError> {
-        let mut headers: Vec<(&[u8], &[u8])> = Vec::with_capacity(2 + self.static_headers.len());
-        headers.push((b"content-type", b"application/json"));
-        if let Some((name, value)) = &self.auth.0 {
-            headers.push((name.as_str().as_bytes(), value.as_bytes()));
-        }
-        for (name, value) in self.static_headers {
-            headers.push((name.as_bytes(), value.as_bytes()));
-        }
+        // On the stack: the content type and the credential, then the provider's own headers.
+        let content_type: (&[u8], &[u8]) = (b"content-type", b"application/json");
+        let fixed = match &self.auth.0 {
+            Some((name, value)) => [content_type, (name.as_str().as_bytes(), value.as_bytes())],
+            None => [content_type, (b"", b"")],
+        };
         let resp = pool
             .send(&H1Request {
                 uri: self.url,
                 host: self.host,
-                headers: &headers,
+                headers: &fixed[..1 + usize::from(self.auth.0.is_some())],
+                extra: self.static_headers,
                 body: &self.body,
             })
             .await?;

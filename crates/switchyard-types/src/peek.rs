@@ -101,32 +101,29 @@ impl Members {
         let mut out = Vec::with_capacity(body.len() + 64);
         out.push(b'{');
         let mut first = true;
-        let mut push_member = |out: &mut Vec<u8>, key: &str, value: &[u8]| {
+        // Writes the separator and `"key":`; the value follows.
+        let mut open = |out: &mut Vec<u8>, key: &str| {
             if !first {
                 out.push(b',');
             }
             first = false;
             write_json_string(out, key);
             out.push(b':');
-            out.extend_from_slice(value);
         };
         for (key, range) in &self.members {
             let key = self.name(key);
             if drop.contains(&key) || add.iter().any(|(k, _)| *k == key) {
                 continue;
             }
-            if key == "model" {
-                if let Some(model) = model {
-                    let mut quoted = Vec::with_capacity(model.len() + 2);
-                    write_json_string(&mut quoted, model);
-                    push_member(&mut out, key, &quoted);
-                    continue;
-                }
+            open(&mut out, key);
+            match model {
+                Some(model) if key == "model" => write_json_string(&mut out, model),
+                _ => out.extend_from_slice(body.get(range.clone()).unwrap_or(b"null")),
             }
-            push_member(&mut out, key, body.get(range.clone()).unwrap_or(b"null"));
         }
         for (key, value) in add {
-            push_member(&mut out, key, value.as_bytes());
+            open(&mut out, key);
+            out.extend_from_slice(value.as_bytes());
         }
         out.push(b'}');
         out
