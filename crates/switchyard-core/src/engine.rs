@@ -343,7 +343,7 @@ impl Run<'_> {
         let mut now = Instant::now();
         let tokens = input.estimated_tokens();
         let output = input.output_cap().unwrap_or(DEFAULT_OUTPUT_ESTIMATE);
-        let ranked = rank(
+        let mut usable = rank(
             group,
             RankInput {
                 tokens,
@@ -354,11 +354,8 @@ impl Run<'_> {
             },
             now,
         );
-        let usable: Vec<Arc<Deployment>> = ranked
-            .iter()
-            .filter(|(_, s)| s.within_limits && s.health != "cooling_down")
-            .map(|(d, _)| Arc::clone(d))
-            .collect();
+        // Filtered in place: the ranking's own vector is the list of candidates.
+        usable.retain(|(_, s)| s.within_limits && s.health != "cooling_down");
         if usable.is_empty() {
             return Ok((None, false));
         }
@@ -381,7 +378,7 @@ impl Run<'_> {
             if now >= self.deadline {
                 break;
             }
-            let dep = Arc::clone(&usable[idx % usable.len()]);
+            let dep = Arc::clone(&usable[idx % usable.len()].0);
             let round = idx / usable.len();
             idx += 1;
             if !self.failed.is_empty() && !self.engine.inner.retry.try_withdraw() {
@@ -421,6 +418,7 @@ impl Run<'_> {
             let hedge_with = if attempts == 1 && group.hedge.is_some() {
                 usable
                     .get(idx % usable.len())
+                    .map(|(d, _)| d)
                     .filter(|d| d.cfg.id != dep.cfg.id)
                     .cloned()
             } else {

@@ -332,7 +332,7 @@ fn prepare_passthrough(
         // Possibly a `messages[].name` the provider rejects: the translated path drops it.
         return Ok(None);
     }
-    let mut dropped: Vec<&str> = top.keys().filter(|k| provider.unsupported(k)).collect();
+    let mut dropped: Vec<&str> = top.keys(raw).filter(|k| provider.unsupported(k)).collect();
     if !quirks.supports_n {
         let n: Option<u64> = top.field(raw, "n").unwrap_or(None);
         if n.is_some_and(|n| n > 1) && !dropped.contains(&"n") {

@@ -5,6 +5,7 @@
 //! stream flag), and [`Members::rewrite`] writes the body back with the model replaced and
 //! chosen members dropped or added, every other value byte for byte as the client sent it.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -15,13 +16,23 @@ use crate::keys::CowStr;
 
 /// Top-level members of a JSON object, in order, values unparsed, as byte ranges into the body
 /// they came from: no borrow, so a request can keep it next to its body and never parse the top
-/// level twice. Key names (escapes resolved) share one string: two allocations per body,
-/// not one per member.
+/// level twice. Key names are ranges into the body too; only a name written with escapes is
+/// kept, resolved, in a string of its own (rare: one allocation per body, not one per member).
 #[derive(Debug, Clone, Default)]
 pub struct Members {
-    names: String,
-    /// (name range in `names`, value range in the body), in order.
-    members: Vec<(std::ops::Range<usize>, std::ops::Range<usize>)>,
+    /// Names that had escapes, resolved.
+    escaped: String,
+    /// (name, value range in the body), in order.
+    members: Vec<(Name, std::ops::Range<usize>)>,
+}
+
+/// Where a member's name is.
+#[derive(Debug, Clone)]
+enum Name {
+    /// As written in the body (no escapes).
+    Body(std::ops::Range<usize>),
+    /// Resolved, in [`Members::escaped`].
+    Escaped(std::ops::Range<usize>),
 }
 
 impl Members {
@@ -35,13 +46,22 @@ impl Members {
             }
             fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Members, M::Error> {
                 let mut out = Members {
-                    names: String::with_capacity(64),
+                    escaped: String::new(),
                     members: Vec::with_capacity(8),
                 };
                 while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
+                    let name = match key {
+                        Cow::Borrowed(k) => {
+                            let start = k.as_ptr() as usize - self.0;
+                            Name::Body(start..start + k.len())
+                        }
+                        Cow::Owned(k) => {
+                            let start = out.escaped.len();
+                            out.escaped.push_str(&k);
+                            Name::Escaped(start..out.escaped.len())
+                        }
+                    };
                     let value: &'de RawValue = map.next_value()?;
-                    let name = out.names.len()..out.names.len() + key.len();
-                    out.names.push_str(&key);
                     let start = value.get().as_ptr() as usize - self.0;
                     out.members.push((name, start..start + value.get().len()));
                 }
@@ -54,15 +74,19 @@ impl Members {
         Ok(members)
     }
 
-    fn name(&self, range: &std::ops::Range<usize>) -> &str {
-        self.names.get(range.clone()).unwrap_or_default()
+    /// A member's name (compared as bytes: no UTF-8 check on the lookup path).
+    fn name<'s>(&'s self, body: &'s [u8], name: &Name) -> &'s [u8] {
+        match name {
+            Name::Body(r) => body.get(r.clone()).unwrap_or_default(),
+            Name::Escaped(r) => self.escaped.as_bytes().get(r.clone()).unwrap_or_default(),
+        }
     }
 
     /// Raw bytes of a member's value.
     pub fn get<'b>(&self, body: &'b [u8], key: &str) -> Option<&'b [u8]> {
         self.members
             .iter()
-            .find(|(k, _)| self.name(k) == key)
+            .find(|(k, _)| self.name(body, k) == key.as_bytes())
             .and_then(|(_, r)| body.get(r.clone()))
     }
 
@@ -84,9 +108,11 @@ impl Members {
         }
     }
 
-    /// Member names in order.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.members.iter().map(|(k, _)| self.name(k))
+    /// Member names in order (`body` is the one this was parsed from).
+    pub fn keys<'s>(&'s self, body: &'s [u8]) -> impl Iterator<Item = &'s str> {
+        self.members
+            .iter()
+            .map(move |(k, _)| std::str::from_utf8(self.name(body, k)).unwrap_or_default())
     }
 
     /// Writes the object back: `model` replaced, members in `drop` left out, `add` appended
@@ -101,28 +127,41 @@ impl Members {
         let mut out = Vec::with_capacity(body.len() + 64);
         out.push(b'{');
         let mut first = true;
-        // Writes the separator and `"key":`; the value follows.
-        let mut open = |out: &mut Vec<u8>, key: &str| {
-            if !first {
+        // Writes the separator before every member but the first.
+        let mut next = |out: &mut Vec<u8>| {
+            if !std::mem::take(&mut first) {
                 out.push(b',');
             }
-            first = false;
-            write_json_string(out, key);
-            out.push(b':');
         };
-        for (key, range) in &self.members {
-            let key = self.name(key);
-            if drop.contains(&key) || add.iter().any(|(k, _)| *k == key) {
+        for (name, range) in &self.members {
+            let key = self.name(body, name);
+            if drop.iter().any(|d| d.as_bytes() == key)
+                || add.iter().any(|(k, _)| k.as_bytes() == key)
+            {
                 continue;
             }
-            open(&mut out, key);
+            next(&mut out);
+            match name {
+                // Written without escapes in the body: copied as it was.
+                Name::Body(_) => {
+                    out.push(b'"');
+                    out.extend_from_slice(key);
+                    out.push(b'"');
+                }
+                Name::Escaped(_) => {
+                    write_json_string(&mut out, std::str::from_utf8(key).unwrap_or_default())
+                }
+            }
+            out.push(b':');
             match model {
-                Some(model) if key == "model" => write_json_string(&mut out, model),
+                Some(model) if key == b"model" => write_json_string(&mut out, model),
                 _ => out.extend_from_slice(body.get(range.clone()).unwrap_or(b"null")),
             }
         }
         for (key, value) in add {
-            open(&mut out, key);
+            next(&mut out);
+            write_json_string(&mut out, key);
+            out.push(b':');
             out.extend_from_slice(value.as_bytes());
         }
         out.push(b'}');
@@ -179,7 +218,10 @@ mod tests {
     fn members_resolve_escaped_keys_and_keep_order() {
         let body = br#"{"model":"alias","a\u0062":[1, {"x":"y"}],"stream":true,"n":null}"#;
         let m = Members::parse(body).unwrap();
-        assert_eq!(m.keys().collect::<Vec<_>>(), ["model", "ab", "stream", "n"]);
+        assert_eq!(
+            m.keys(body).collect::<Vec<_>>(),
+            ["model", "ab", "stream", "n"]
+        );
         assert_eq!(m.get(body, "ab"), Some(&br#"[1, {"x":"y"}]"#[..]));
         assert_eq!(m.field::<bool>(body, "stream").unwrap(), Some(true));
         assert!(!m.has(body, "n"));
