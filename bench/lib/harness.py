@@ -805,15 +805,21 @@ def build_report(args, info, results, started_load):
         w(f"| {t['name']} | {t['measured']} | {t['verdict']} | {t['gap']} |")
     w("")
 
+    def gw_over_sim(r):
+        sim = r["gateway"].get("cpu_us_per_req", {}).get("sim")
+        return f"{r['gw_cpu_us_per_req'] / sim:.2f}" if sim else "n/a"
+
     # Non-streaming table
     chat = [(n, r) for n, r in results.items() if r.get("kind") == "oha"]
     if chat:
         w("### Non-streaming (oha)\n")
         w("Latency is oha's per-request latency; *added* is gateway minus direct. CPU/req is the process's "
           "utime+stime delta over the measured run divided by successful requests; in brackets, user space + "
-          "kernel.\n")
-        w("| scenario | c | direct req/s | gateway req/s | ratio | direct p50 / p99 | gateway p50 / p99 | added p50 | added p99 | gateway CPU/req | sim CPU/req (direct) | gateway peak RSS | other load (d/g) |")
-        w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+          "kernel. *gateway / sim* is the gateway's CPU per request over the simulator's in the same run (the "
+          "simulator serving the gateway at the same moment): a quotient that cancels most of a VM's drift, for "
+          "comparing runs on a noisy machine.\n")
+        w("| scenario | c | direct req/s | gateway req/s | ratio | direct p50 / p99 | gateway p50 / p99 | added p50 | added p99 | gateway CPU/req | sim CPU/req (direct) | gateway / sim | gateway peak RSS | other load (d/g) |")
+        w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for n, r in chat:
             d, g = r["direct"], r["gateway"]
             errs = ""
@@ -823,7 +829,7 @@ def build_report(args, info, results, started_load):
             w(f"| {n} | {r['concurrency']} | {fmt_rate(d['rps'])} | {fmt_rate(g['rps'])} | {r['throughput_ratio'] * 100:.0f}% | "
               f"{fmt_us(d['p50_us'])} / {fmt_us(d['p99_us'])} | {fmt_us(g['p50_us'])} / {fmt_us(g['p99_us'])} | "
               f"{fmt_us(r['added_p50_us'])} | {fmt_us(r['added_p99_us'])} | {r['gw_cpu_us_per_req']:.1f} µs{cpu_split(r)} | "
-              f"{r['sim_cpu_us_per_req_direct']:.1f} µs | {fmt_mb(r['gateway_mem_after'].get('VmHWM'))} | "
+              f"{r['sim_cpu_us_per_req_direct']:.1f} µs | {gw_over_sim(r)} | {fmt_mb(r['gateway_mem_after'].get('VmHWM'))} | "
               f"{d['foreign_cpu_per_s']:.2f} / {g['foreign_cpu_per_s']:.2f}{errs} |")
         w("")
         for n, r in chat:
