@@ -6,7 +6,9 @@
 # simulator's in the same run: the simulator is the same code in both binaries and runs at the
 # same time, so the quotient cancels most of a VM's drift, which here moves every figure by up
 # to 2x within minutes). Alternating spreads the rest of the drift over both binaries; compare
-# medians, not single runs.
+# medians, not single runs. The simulator runs from SIM_BIN (default: BASE_BIN) in every run, so
+# that it stays the fixed reference even when the two builds differ in more than the gateway
+# (a PGO build optimises the simulator's code too).
 #
 #   bench/ab.sh BASE_BIN NEW_BIN [SCENARIOS] [ROUNDS]
 #   e.g. bench/ab.sh /tmp/sy-base target/release/switchyard chat-c64,cross-format 5
@@ -28,7 +30,7 @@ for round in $(seq "$ROUNDS"); do
     for which in base new; do
         bin=$BASE
         [[ $which == new ]] && bin=$NEW
-        python3 bench/lib/harness.py --bin "$bin" --driver "$OHA" --driver-kind oha --no-profile \
+        python3 bench/lib/harness.py --bin "$bin" --sim-bin "${SIM_BIN:-$BASE}" --driver "$OHA" --driver-kind oha --no-profile \
             --only "$SCENARIOS" >/dev/null 2>&1
         python3 - "$round" "$which" "$SCENARIOS" <<'PY'
 import json, sys

@@ -3,7 +3,10 @@
 # bench/scenarios/ (direct to the simulator and through the gateway, same run, pinned with
 # taskset) and writes the report to docs/benchmarks.md. See docs/benchmarks.md "How to rerun".
 #
-#   bench/run.sh [--quick] [--with-litellm] [--only a,b] [--no-build] [--no-profile]
+#   bench/run.sh [--quick] [--with-litellm] [--only a,b] [--no-build] [--no-profile] [--pgo]
+#
+# --pgo measures the profile-guided build (scripts/pgo-build.sh, target/pgo/release/switchyard)
+# as the gateway; the simulator stays the plain release build, the same reference as always.
 #
 # Benchmarks report; they never fail CI on timing.
 set -euo pipefail
@@ -11,7 +14,7 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-QUICK=0 LITELLM=0 BUILD=1 PASS=()
+QUICK=0 LITELLM=0 BUILD=1 PGO=0 PASS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1; PASS+=(--quick) ;;
@@ -20,7 +23,8 @@ while [ $# -gt 0 ]; do
     --only=*) PASS+=(--only "${1#--only=}") ;;
     --no-profile) PASS+=(--no-profile) ;;
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n '2,8p' "$0"; exit 0 ;;
+    --pgo) PGO=1 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -41,6 +45,15 @@ if [ "$BUILD" = 1 ]; then
 fi
 BIN="$ROOT/target/release/switchyard"
 [ -x "$BIN" ] || { say "no $BIN (build failed?)"; exit 1; }
+if [ "$PGO" = 1 ]; then
+  if [ "$BUILD" = 1 ]; then
+    say "profile-guided build (scripts/pgo-build.sh)"
+    scripts/pgo-build.sh
+  fi
+  [ -x target/pgo/release/switchyard ] || { say "no target/pgo/release/switchyard (run scripts/pgo-build.sh)"; exit 1; }
+  PASS+=(--sim-bin "$BIN" --build-note "profile-guided (scripts/pgo-build.sh)")
+  BIN="$ROOT/target/pgo/release/switchyard"
+fi
 
 # 2. The load driver: oha (crates.io), else wrk (apt).
 DRIVER="" KIND=oha

@@ -305,7 +305,7 @@ class Stack:
         self.sim = None
         self.gw = None
         wait_port_free(SIM_ADDR)
-        sim_argv = ["taskset", "-c", LOAD_CPU, args.bin, "sim", "--listen", SIM_ADDR] + shlex.split(sim_args)
+        sim_argv = ["taskset", "-c", LOAD_CPU, args.sim_bin or args.bin, "sim", "--listen", SIM_ADDR] + shlex.split(sim_args)
         if tls:
             sim_argv += ["--tls-cert", os.path.join(TLS_DIR, "server.pem"),
                          "--tls-key", os.path.join(TLS_DIR, "server.key")]
@@ -752,6 +752,9 @@ def machine_info(args):
                            capture_output=True, text=True).stdout.strip()
     info["dirty"] = bool(dirty)
     info["rustc"] = subprocess.run(["rustc", "--version"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    if args.build_note or args.sim_bin:
+        info["build"] = (args.build_note or "plain release") + (
+            f"; simulator from `{rel(args.sim_bin)}`" if args.sim_bin else "")
     try:
         info["driver"] = subprocess.run([args.driver, "--version"], capture_output=True, text=True).stdout.strip().splitlines()[0]
     except (OSError, IndexError):
@@ -787,6 +790,8 @@ def build_report(args, info, results, started_load):
     w(f"| kernel | {info['kernel']} |")
     w(f"| commit | `{info['commit'][:12]}`{' (with uncommitted changes)' if info['dirty'] else ''} |")
     w(f"| toolchain | {info['rustc']}; release profile ({release_profile()}) |")
+    if info.get("build"):
+        w(f"| gateway build | {info['build']} |")
     w(f"| load driver | {info['driver']} (`bench/driver/sydrive.py` on Python {info['python']} for TTFB and open streams) |")
     w(f"| pinning | gateway `taskset -c {GW_CPU}`; simulator and load driver `taskset -c {LOAD_CPU}` |")
     w(f"| durations | {args.duration:g} s measured per side after a {args.warmup:g} s warm-up, same concurrency direct and through the gateway |")
@@ -1059,6 +1064,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
     ap.add_argument("--driver", required=True)
+    # The simulator's binary when it should not be the gateway's (an A/B of two gateway builds,
+    # or a PGO build, keeps one simulator build as the fixed reference).
+    ap.add_argument("--sim-bin", default="")
+    # How the gateway binary was built, for the report (e.g. "profile-guided, scripts/pgo-build.sh").
+    ap.add_argument("--build-note", default="")
     ap.add_argument("--driver-kind", choices=["oha", "wrk"], default="oha")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--with-litellm", action="store_true")
