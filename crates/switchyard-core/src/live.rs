@@ -34,6 +34,11 @@ fn keep_alive_interval(idle: std::time::Duration) -> std::time::Duration {
 /// Client bytes gathered into one frame before it is handed on (see `translate_pending`).
 const FRAME_BYTES: usize = 16 * 1024;
 
+/// Events queued behind the first frame from which that frame is sent on its own, before the
+/// rest are translated (see `next`). A short reply's tail (finish, usage, terminator) is
+/// fewer and goes out in the same write as the first token.
+const SPLIT_FIRST_AFTER: usize = 4;
+
 /// How many times one stream may be continued from another deployment.
 pub const MAX_RECOVERIES: u32 = 2;
 
@@ -60,6 +65,10 @@ pub struct LiveStream {
     finished: bool,
     /// An event failed; handled after the bytes before it have gone out.
     deferred: Option<UpstreamError>,
+    /// The first frame has been handed on.
+    first_sent: bool,
+    /// Yield once before translating more, so that the frame just handed on is written now.
+    flush_next: bool,
 }
 
 impl LiveStream {
@@ -103,6 +112,8 @@ impl LiveStream {
             recoveries: 0,
             finished: false,
             deferred: None,
+            first_sent: false,
+            flush_next: false,
         };
         if finished {
             live.complete();
@@ -118,6 +129,23 @@ impl LiveStream {
     }
 
     async fn next(&mut self) -> Option<Bytes> {
+        if std::mem::take(&mut self.flush_next) {
+            // hyper keeps polling a body while it yields data and writes only when it is
+            // pending: one pending poll puts the first token on the wire before the burst
+            // behind it is translated.
+            tokio::task::yield_now().await;
+        }
+        if !self.first_sent {
+            self.first_sent = true;
+            let queued = self.cur.as_ref().map_or(0, |c| c.pending.len());
+            if !self.ready.is_empty() && queued >= SPLIT_FIRST_AFTER {
+                // The attempt stopped at the first meaningful event, and the upstream sent
+                // a burst behind it: the client gets its first token now, at the cost of
+                // one more write, instead of after the whole burst's translation.
+                self.flush_next = true;
+                return Some(self.take_ready());
+            }
+        }
         loop {
             if self.deferred.is_none() {
                 if let Err(e) = self.translate_pending() {
