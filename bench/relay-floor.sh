@@ -16,6 +16,11 @@
 #                                   switchyard alternating, ROUNDS times (default 5), each split
 #                                   into user space and kernel, so that a noisy VM's drift hits
 #                                   all three alike
+#   bench/relay-floor.sh --streams  time to the first event only, for a one-chunk reply and for
+#                                   the 50-event burst of the `stream-50` scenario (the target's
+#                                   figure), ROUNDS times (default 3); with BIN2=path a second
+#                                   switchyard build runs beside the first (port 15001), so that
+#                                   two builds are compared in one run
 #
 # Reports, for direct / socat / HAProxy (both modes) / switchyard: c=1 latency (oha), time to the first SSE event of a
 # stream (sydrive ttfb), and at c=64 throughput and CPU per request (socat: the parent's and
@@ -33,11 +38,15 @@ AWAKE=0
 CPU_ONLY=0
 [[ "${1:-}" == "--awake" ]] && AWAKE=1
 [[ "${1:-}" == "--cpu" ]] && CPU_ONLY=1
+STREAMS_ONLY=0
+[[ "${1:-}" == "--streams" ]] && STREAMS_ONLY=1
 
 sed 's/{{MODEL}}/gpt-4o-mini/' bench/bodies/chat.json > /tmp/relay-direct.json
 sed 's/{{MODEL}}/bench/' bench/bodies/chat.json > /tmp/relay-gw.json
 sed 's/{{MODEL}}/gpt-4o-mini/' bench/bodies/chat-stream-1.json > /tmp/relay-stream-direct.json
 sed 's/{{MODEL}}/bench/' bench/bodies/chat-stream-1.json > /tmp/relay-stream-gw.json
+sed 's/{{MODEL}}/gpt-4o-mini/' bench/bodies/chat-stream-50-directive.json > /tmp/relay-stream50-direct.json
+sed 's/{{MODEL}}/bench/' bench/bodies/chat-stream-50-directive.json > /tmp/relay-stream50-gw.json
 sed 's/${BENCH_SIM:-127.0.0.1:14010}/127.0.0.1:15010/g' bench/scenarios/chat-c1/gateway.yaml > /tmp/relay-gw.yaml
 
 PIDS=()
@@ -50,6 +59,9 @@ fi
 taskset -c 1 "$BIN" sim --listen 127.0.0.1:15010 >/dev/null 2>&1 & PIDS+=($!)
 taskset -c 0 "$BIN" serve --config /tmp/relay-gw.yaml --listen 127.0.0.1:15000 >/dev/null 2>&1 & GW=$!
 PIDS+=("$GW")
+if [[ -n "${BIN2:-}" ]]; then
+    taskset -c 0 "$BIN2" serve --config /tmp/relay-gw.yaml --listen 127.0.0.1:15001 >/dev/null 2>&1 & PIDS+=($!)
+fi
 sleep 1
 
 cat > /tmp/relay-haproxy.cfg <<'CFG'
@@ -126,6 +138,27 @@ if [[ $CPU_ONLY == 1 ]]; then
         cpu_row "HAProxy (TCP mode, one thread)" http://127.0.0.1:15030/v1/chat/completions /tmp/relay-direct.json "$HAP"
         cpu_row "HAProxy (HTTP mode, one thread)" http://127.0.0.1:15040/v1/chat/completions /tmp/relay-direct.json "$HAP"
         cpu_row "switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-gw.json "$GW"
+    done
+    exit 0
+fi
+
+if [[ $STREAMS_ONLY == 1 ]]; then
+    echo "Time to the first stream event, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD), ${ROUNDS:-3} rounds${BIN2:+; switchyard = $BIN, switchyard 2 = $BIN2}"
+    echo
+    echo "| path (stream, time to first event) | p50 | p99 |"
+    echo "| --- | ---: | ---: |"
+    for _ in $(seq "${ROUNDS:-3}"); do
+        for kind in stream stream50; do
+            what="one chunk"
+            [[ $kind == stream50 ]] && what="50-event burst"
+            ttfb_row "direct to simulator, $what" http://127.0.0.1:15010/v1/chat/completions "/tmp/relay-$kind-direct.json"
+            ttfb_row "through HAProxy (TCP mode), $what" http://127.0.0.1:15030/v1/chat/completions "/tmp/relay-$kind-direct.json"
+            ttfb_row "through HAProxy (HTTP mode), $what" http://127.0.0.1:15040/v1/chat/completions "/tmp/relay-$kind-direct.json"
+            ttfb_row "through switchyard, $what" http://127.0.0.1:15000/v1/chat/completions "/tmp/relay-$kind-gw.json"
+            if [[ -n "${BIN2:-}" ]]; then
+                ttfb_row "through switchyard 2, $what" http://127.0.0.1:15001/v1/chat/completions "/tmp/relay-$kind-gw.json"
+            fi
+        done
     done
     exit 0
 fi
