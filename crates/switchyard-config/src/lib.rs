@@ -17,7 +17,9 @@ pub use env::interpolate;
 pub use error::ConfigError;
 pub use model::*;
 pub use secret::Secret;
-pub use validate::{DEFAULT_BODY_LIMIT, DEFAULT_LISTEN};
+pub use validate::{
+    DEFAULT_BODY_LIMIT, DEFAULT_CLIENT_HEADER_TIMEOUT, DEFAULT_CLIENT_IDLE_TIMEOUT, DEFAULT_LISTEN,
+};
 
 use std::collections::HashMap;
 

@@ -71,6 +71,11 @@ pub struct ServerConfig {
     pub body_limit: usize,
     /// What to do with parameters an upstream does not support.
     pub unsupported_params: ParamPolicy,
+    /// How long a client may take to send a request's head once its first byte arrived
+    /// (slow-loris protection).
+    pub client_header_timeout: Duration,
+    /// How long a client connection may sit idle between requests before it is closed.
+    pub client_idle_timeout: Duration,
 }
 
 /// Policy for request parameters the chosen provider does not support.

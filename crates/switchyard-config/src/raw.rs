@@ -29,6 +29,8 @@ pub(crate) struct RawServer {
     pub(crate) body_limit: Option<RawSize>,
     pub(crate) unsupported_params: Option<String>,
     pub(crate) providers_from_env: Option<bool>,
+    pub(crate) client_header_timeout: Option<String>,
+    pub(crate) client_idle_timeout: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

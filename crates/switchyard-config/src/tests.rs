@@ -1,4 +1,5 @@
 use std::collections::HashMap;
+use std::time::Duration;
 
 use super::*;
 
@@ -207,4 +208,29 @@ fn egress_proxy_comes_from_the_environment() {
         err.starts_with("ALL_PROXY") && err.contains("socks5"),
         "{err}"
     );
+}
+
+#[test]
+fn client_timeouts_default_parse_and_refuse_under_a_second() {
+    let cfg = load_str("version: 1\n", &env(&[])).unwrap();
+    assert_eq!(cfg.server.client_header_timeout, Duration::from_secs(30));
+    assert_eq!(cfg.server.client_idle_timeout, Duration::from_secs(75));
+    let cfg = load_str(
+        "server: { client_header_timeout: 10s, client_idle_timeout: 10m }\n",
+        &env(&[]),
+    )
+    .unwrap();
+    assert_eq!(cfg.server.client_header_timeout, Duration::from_secs(10));
+    assert_eq!(cfg.server.client_idle_timeout, Duration::from_secs(600));
+    let err = load_str("server: { client_idle_timeout: 500ms }\n", &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("server.client_idle_timeout") && err.contains("at least 1s"),
+        "{err}"
+    );
+    let err = load_str("server: { client_header_timeout: soon }\n", &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("server.client_header_timeout"), "{err}");
 }

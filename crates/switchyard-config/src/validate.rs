@@ -16,6 +16,13 @@ use crate::{parse_duration, Secret};
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
 /// Default body limit: 10 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 10 * 1024 * 1024;
+/// Default time a client has to send a request's head once it started (`server.client_header_timeout`).
+pub const DEFAULT_CLIENT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Default idle time of a client keep-alive connection (`server.client_idle_timeout`): longer
+/// than the 60 s idle timeout of common load balancers (AWS ALB, nginx upstream keep-alive), so
+/// that the balancer, not the gateway, closes an idle connection and never reuses one the
+/// gateway has just closed.
+pub const DEFAULT_CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
 
 pub(crate) fn validate(
     raw: RawConfig,
@@ -328,11 +335,34 @@ fn server(raw: &RawServer, env: &HashMap<String, String>) -> Result<ServerConfig
             )
         })?,
     };
+    let client_header_timeout = duration(
+        &raw.client_header_timeout,
+        DEFAULT_CLIENT_HEADER_TIMEOUT,
+        "server.client_header_timeout",
+    )?;
+    let client_idle_timeout = duration(
+        &raw.client_idle_timeout,
+        DEFAULT_CLIENT_IDLE_TIMEOUT,
+        "server.client_idle_timeout",
+    )?;
+    for (path, d) in [
+        ("server.client_header_timeout", client_header_timeout),
+        ("server.client_idle_timeout", client_idle_timeout),
+    ] {
+        if d < Duration::from_secs(1) {
+            return Err(ConfigError::invalid(
+                path,
+                "must be at least 1s (the gateway checks client connections once a second)",
+            ));
+        }
+    }
     Ok(ServerConfig {
         listen,
         master_key,
         body_limit,
         unsupported_params,
+        client_header_timeout,
+        client_idle_timeout,
     })
 }
 

@@ -65,6 +65,15 @@ impl App {
         Self(Arc::new(Shared { state, router }))
     }
 
+    /// The client connection limits of the configuration the gateway started with.
+    pub(crate) fn client_limits(&self) -> crate::conn_watch::Limits {
+        let snap = self.0.state.engine.snapshot();
+        crate::conn_watch::Limits {
+            header: snap.config.server.client_header_timeout,
+            idle: snap.config.server.client_idle_timeout,
+        }
+    }
+
     /// Everything up to the handler's future runs here, before anything is boxed: the boxed
     /// future is then the handler's own (behind the panic guard) and the client's request id,
     /// with no copy of the request kept beside it.

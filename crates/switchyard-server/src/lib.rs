@@ -3,6 +3,7 @@
 
 mod app;
 mod auth;
+mod conn_watch;
 mod edge;
 mod error;
 mod extract;

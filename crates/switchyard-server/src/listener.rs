@@ -4,31 +4,33 @@
 //! syscall, and hyper's read buffer then grows to 16 KiB instead of 8 KiB for the
 //! connection's life; at 5,000 open streams that is 40 MB), and it exposes none of hyper's
 //! settings. Here: `TCP_NODELAY` on every accepted socket (Nagle plus delayed ACKs would hold
-//! small SSE events back by ~40 ms), a header read timeout against slow-loris clients, and
-//! accept errors (such as running out of file descriptors) that back off instead of ending
-//! the server. The OpenAI and Anthropic SDKs speak HTTP/1.1; TLS and HTTP/2 toward clients
-//! belong to the load balancer in front.
+//! small SSE events back by ~40 ms), client header and idle timeouts (`conn_watch`: one sweeper
+//! for all connections instead of hyper's timer per request), and accept errors (such as
+//! running out of file descriptors) that back off instead of ending the server. The OpenAI
+//! and Anthropic SDKs speak HTTP/1.1; TLS and HTTP/2 toward clients belong to the load
+//! balancer in front.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use crate::conn_watch::{Connections, CountedStream, Untrack, Watched};
 use crate::edge::App;
-
-/// How long a client may take to send a request's headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and waits for
 /// the open connections to finish their in-flight requests (idle keep-alive connections are
 /// closed at once).
 pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output = ()>) {
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .keep_alive(true);
+    // No `header_read_timeout`: `conn_watch` enforces it (and the idle limit) for every
+    // connection at once.
+    http.keep_alive(true);
+    let conns = Arc::new(Connections::default());
+    let sweeper = tokio::spawn(Arc::clone(&conns).sweeper(app.client_limits()));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -46,14 +48,23 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let conn = http.serve_connection(TokioIo::new(stream), app.clone());
+        let (id, activity) = conns.open();
+        let io = TokioIo::new(CountedStream::new(stream, Arc::clone(&activity)));
+        let conn = http.serve_connection(io, Watched::new(app.clone(), Arc::clone(&activity)));
         let conn = graceful.watch(conn);
-        tokio::spawn(async move {
+        let untrack = Untrack {
+            conns: Arc::clone(&conns),
+            id,
+        };
+        let task = tokio::spawn(async move {
+            let _untrack = untrack;
             if let Err(e) = conn.await {
                 tracing::debug!(error = %e, "client connection ended with an error");
             }
         });
+        conns.track(id, activity, task.abort_handle());
     }
     drop(listener);
     graceful.shutdown().await;
+    sweeper.abort();
 }

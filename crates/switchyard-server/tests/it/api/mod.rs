@@ -14,6 +14,7 @@ use crate::common::{self, Harness};
 mod anthropic_ingress;
 mod auth;
 mod chat;
+mod client_conn;
 mod egress_proxy;
 mod embeddings;
 mod errors;
