@@ -12,7 +12,9 @@
 //! counters that the request path bumps with relaxed atomics (bytes read, requests in flight,
 //! requests finished), and one sweeper task for the whole listener compares them once a
 //! second: a connection whose counters say "head started, no request since" or "nothing at
-//! all" for longer than the limit is aborted. Limits hold to within about a second.
+//! all" for longer than the limit is aborted. A connection is closed between its limit and
+//! about two seconds past it (two ticks: the one that first sees the state, and the first one
+//! at least the limit later).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -49,10 +51,14 @@ pub(crate) struct Activity {
     busy: AtomicU32,
     /// Requests finished.
     done: AtomicU32,
+    /// `reads` when the last request finished: reads after it are the next head's.
+    reads_at_done: AtomicU32,
 }
 
 impl Activity {
     fn finish(&self) {
+        self.reads_at_done
+            .store(self.reads.load(Ordering::Relaxed), Ordering::Relaxed);
         self.busy.fetch_sub(1, Ordering::Relaxed);
         self.done.fetch_add(1, Ordering::Relaxed);
     }
@@ -297,12 +303,17 @@ impl Connections {
             let a = &t.activity;
             let reads = a.reads.load(Ordering::Relaxed);
             let done = a.done.load(Ordering::Relaxed);
-            if a.busy.load(Ordering::Relaxed) > 0 || done != t.seen_done {
+            let busy = a.busy.load(Ordering::Relaxed) > 0;
+            if busy || done != t.seen_done {
                 t.idle_since = now;
                 t.head_since = None;
                 t.seen_done = done;
-                t.seen_reads = reads;
-                return true;
+                if busy {
+                    t.seen_reads = reads;
+                    return true;
+                }
+                // Bytes read since the request finished start the next head's clock now.
+                t.seen_reads = a.reads_at_done.load(Ordering::Relaxed);
             }
             if reads != t.seen_reads {
                 t.seen_reads = reads;

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::{chat_body, user};
 use crate::common;
 
-const LIMITS: &str = "version: 1\nserver: { client_header_timeout: 1s, client_idle_timeout: 3s }\n";
+const LIMITS: &str = "version: 1\nserver: { client_header_timeout: 1s, client_idle_timeout: 5s }\n";
 
 /// One keep-alive request on `conn`; returns the response's head and body as text.
 async fn request(conn: &mut TcpStream, body: &serde_json::Value) -> String {
@@ -110,9 +110,10 @@ async fn an_idle_keep_alive_connection_is_closed_after_the_idle_limit() {
     tokio::time::sleep(Duration::from_millis(2000)).await;
     let second = request(&mut conn, &body).await;
     assert!(second.starts_with("HTTP/1.1 200"), "{second}");
-    let closed = closed_after(&mut conn, Duration::from_secs(8)).await;
-    assert!(closed >= Duration::from_millis(2900), "{closed:?}");
-    assert!(closed < Duration::from_millis(5500), "{closed:?}");
+    // The sweeper looks once a second: the limit plus up to two ticks.
+    let closed = closed_after(&mut conn, Duration::from_secs(10)).await;
+    assert!(closed >= Duration::from_millis(4900), "{closed:?}");
+    assert!(closed < Duration::from_millis(7500), "{closed:?}");
 }
 
 #[tokio::test]
@@ -120,7 +121,7 @@ async fn a_stream_longer_than_both_limits_runs_to_its_end() {
     let h = common::start_with(
         LIMITS,
         SimConfig {
-            chunks: 13,
+            chunks: 17,
             chunk_interval: Duration::from_millis(500),
             ..SimConfig::default()
         },
@@ -130,10 +131,9 @@ async fn a_stream_longer_than_both_limits_runs_to_its_end() {
     let mut conn = TcpStream::connect(h.addr).await.expect("connect");
     let t = Instant::now();
     let reply = request(&mut conn, &body).await;
-    // Six seconds: twice the idle limit, and more than a second past it at any phase of the
-    // sweeper's tick.
+    // Eight seconds: more than two of the sweeper's ticks past the idle limit.
     assert!(
-        t.elapsed() > Duration::from_millis(5500),
+        t.elapsed() > Duration::from_millis(7500),
         "{:?}",
         t.elapsed()
     );
@@ -142,4 +142,20 @@ async fn a_stream_longer_than_both_limits_runs_to_its_end() {
     // And the connection is still good for another request right after.
     let again = request(&mut conn, &chat_body("gpt-4o-mini", user("hi"), json!({}))).await;
     assert!(again.starts_with("HTTP/1.1 200"), "{again}");
+}
+
+#[tokio::test]
+async fn a_head_started_right_after_a_response_gets_the_header_limit() {
+    let h = common::start_with(LIMITS, SimConfig::default()).await;
+    let body = chat_body("gpt-4o-mini", user("hi"), json!({}));
+    let mut conn = TcpStream::connect(h.addr).await.expect("connect");
+    let first = request(&mut conn, &body).await;
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    // Half a head at once, then nothing: timed from the header limit (1 s), not the idle one.
+    conn.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\n")
+        .await
+        .expect("write");
+    let closed = closed_after(&mut conn, Duration::from_secs(10)).await;
+    assert!(closed >= Duration::from_millis(900), "{closed:?}");
+    assert!(closed < Duration::from_millis(4000), "{closed:?}");
 }
