@@ -169,8 +169,7 @@ async fn peek_first(
 ) -> Result<(), UpstreamError> {
     loop {
         while let Some(ev) = stream.pending.pop_front() {
-            let out = stream.pipe.on_event(&ev)?;
-            stream.ready.extend(out);
+            stream.pipe.on_event(&ev, &mut stream.ready)?;
             if stream.pipe.tap.started || stream.pipe.tap.complete {
                 return Ok(());
             }

@@ -234,10 +234,9 @@ impl LiveStream {
             let Some(ev) = cur.pending.pop_front() else {
                 break;
             };
-            for out in cur.pipe.on_event(&ev)? {
-                size += out.len();
-                self.ready.push_back(out);
-            }
+            let before = self.ready.len();
+            cur.pipe.on_event(&ev, &mut self.ready)?;
+            size += self.ready.range(before..).map(Bytes::len).sum::<usize>();
             if cur.pipe.tap.complete && cur.pending.is_empty() && is_terminal(&ev) {
                 // Terminator seen: finish without waiting for EOF.
                 if let Ok(out) = cur.pipe.on_eof() {

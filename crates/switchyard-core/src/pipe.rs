@@ -147,24 +147,35 @@ impl StreamPipe {
         }
     }
 
-    /// Processes one upstream event.
-    pub fn on_event(&mut self, ev: &SseEvent) -> Result<Vec<Bytes>, UpstreamError> {
+    /// Processes one upstream event, appending the client bytes it yields to `out` (no
+    /// allocation per event on the same-format paths, which yield at most one).
+    pub fn on_event(
+        &mut self,
+        ev: &SseEvent,
+        out: &mut impl Extend<Bytes>,
+    ) -> Result<(), UpstreamError> {
         match &mut self.mode {
             PipeMode::PassOpenAi { strip_usage_chunk } => {
                 let strip = *strip_usage_chunk;
-                pass_openai(&mut self.tap, ev, strip, &mut self.done_written)
+                out.extend(pass_openai(
+                    &mut self.tap,
+                    ev,
+                    strip,
+                    &mut self.done_written,
+                )?);
             }
-            PipeMode::PassAnthropic => pass_anthropic(&mut self.tap, ev),
+            PipeMode::PassAnthropic => out.extend(pass_anthropic(&mut self.tap, ev)?),
             PipeMode::Translate { decoder, encoder } => {
                 let chunks = decoder.feed(ev)?;
-                Ok(encode_chunks(
+                out.extend(encode_chunks(
                     &mut self.tap,
                     encoder,
                     chunks,
                     self.continuation,
-                ))
+                ));
             }
         }
+        Ok(())
     }
 
     /// The upstream closed the stream: trailing bytes, or `Err` when it was truncated.
@@ -258,19 +269,15 @@ fn pass_openai(
     ev: &SseEvent,
     strip_usage_chunk: bool,
     done_written: &mut bool,
-) -> Result<Vec<Bytes>, UpstreamError> {
+) -> Result<Option<Bytes>, UpstreamError> {
     if ev.is_empty() {
         // Comments/keep-alives pass through: they keep client-side idle timers happy.
-        return Ok(if ev.raw.first() == Some(&b':') {
-            vec![ev.raw.clone()]
-        } else {
-            Vec::new()
-        });
+        return Ok((ev.raw.first() == Some(&b':')).then(|| ev.raw.clone()));
     }
     if ev.is_done() {
         tap.complete = true;
         *done_written = true;
-        return Ok(vec![ev.raw.clone()]);
+        return Ok(Some(ev.raw.clone()));
     }
     let view = if tap.identity.is_none() {
         serde_json::from_slice::<OaChunkView<'_>>(&ev.data)
@@ -293,7 +300,7 @@ fn pass_openai(
     if view.choices.is_empty() && view.usage.is_none() {
         // Nothing an OpenAI client can use (Azure's leading `prompt_filter_results` chunk,
         // with empty id and model): not forwarded, and not taken as the stream's identity.
-        return Ok(Vec::new());
+        return Ok(None);
     }
     if tap.identity.is_none() {
         if let (Some(id), Some(model)) = (&view.id, &view.model) {
@@ -316,15 +323,15 @@ fn pass_openai(
             tap.usage = Some(u);
         }
         if strip_usage_chunk && view.choices.is_empty() {
-            return Ok(Vec::new());
+            return Ok(None);
         }
     }
-    Ok(vec![ev.raw.clone()])
+    Ok(Some(ev.raw.clone()))
 }
 
-fn pass_anthropic(tap: &mut Tap, ev: &SseEvent) -> Result<Vec<Bytes>, UpstreamError> {
+fn pass_anthropic(tap: &mut Tap, ev: &SseEvent) -> Result<Option<Bytes>, UpstreamError> {
     if ev.is_empty() {
-        return Ok(vec![ev.raw.clone()]);
+        return Ok(Some(ev.raw.clone()));
     }
     let view: AnEventView<'_> = serde_json::from_slice(&ev.data).map_err(|e| {
         UpstreamError::new(
@@ -384,7 +391,7 @@ fn pass_anthropic(tap: &mut Tap, ev: &SseEvent) -> Result<Vec<Bytes>, UpstreamEr
         }
         _ => {}
     }
-    Ok(vec![ev.raw.clone()])
+    Ok(Some(ev.raw.clone()))
 }
 
 fn merge_anthropic_usage(tap: &mut Tap, u: AnUsage) {
