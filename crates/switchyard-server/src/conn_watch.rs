@@ -123,7 +123,7 @@ impl AsyncWrite for CountedStream {
 }
 
 /// [`App`] for one connection: marks each request busy until its response is done.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Watched {
     app: App,
     activity: Arc<Activity>,

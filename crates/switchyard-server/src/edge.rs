@@ -44,8 +44,8 @@ use crate::headers::{client_request_id, new_request_id, REQUEST_ID};
 use crate::routes::{chat, messages};
 use crate::state::AppState;
 
-/// The gateway's HTTP service (a tower service, and a hyper one for the accept loop). Cheap
-/// to clone: one reference count.
+/// The gateway's HTTP service (a tower service, and a hyper one that the accept loop wraps in
+/// `conn_watch::Watched`). Cheap to clone: one reference count.
 #[derive(Clone, Debug)]
 pub struct App(Arc<Shared>);
 
