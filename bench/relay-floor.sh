@@ -4,33 +4,36 @@
 # pays the same two extra loopback hops, the same cross-CPU wake-ups and the same kernel TCP
 # work as any proxy. Whatever the gateway adds beyond the relay is its own cost. Two relays:
 # socat (simple, poll(2), a process per connection) and HAProxy in TCP mode (epoll, one
-# thread: the efficient one, so the tighter CPU floor). And one HTTP proxy for comparison:
-# HAProxy in HTTP mode (parses and rewrites HTTP/1.1 on both sides, reuses keep-alive
-# connections to the simulator), the closest thing to what the gateway does without routing.
+# thread: the efficient one, so the tighter CPU floor). And two HTTP proxies for comparison,
+# the closest things to what the gateway does without routing: HAProxy in HTTP mode (parses and
+# rewrites HTTP/1.1 on both sides, reuses keep-alive connections to the simulator) and nginx as
+# a reverse proxy configured the way LLM traffic is usually put behind it (one worker, upstream
+# keep-alive, `proxy_buffering off` so that SSE flows, no access log).
 #
 #   bench/relay-floor.sh            the three paths, CPUs as they are (idle cores sleep)
 #   bench/relay-floor.sh --awake    the same with a nice-19 busy loop on each CPU, so that no
 #                                   core drops into an idle state between requests: shows how
 #                                   much of the added latency is waking an idle vCPU
-#   bench/relay-floor.sh --cpu      CPU per request at c=64 only: HAProxy (both modes) and
-#                                   switchyard alternating, ROUNDS times (default 5), each split
-#                                   into user space and kernel, so that a noisy VM's drift hits
-#                                   all three alike
+#   bench/relay-floor.sh --cpu      CPU per request at c=64 only: HAProxy (both modes), nginx
+#                                   and switchyard alternating, ROUNDS times (default 5), each
+#                                   split into user space and kernel, so that a noisy VM's drift
+#                                   hits all of them alike
 #   bench/relay-floor.sh --streams  time to the first event only, for a one-chunk reply and for
 #                                   the 50-event burst of the `stream-50` scenario (the target's
 #                                   figure), ROUNDS times (default 3); with BIN2=path a second
 #                                   switchyard build runs beside the first (port 15001), so that
 #                                   two builds are compared in one run
 #
-# Reports, for direct / socat / HAProxy (both modes) / switchyard: c=1 latency (oha), time to the first SSE event of a
+# Reports, for direct / socat / HAProxy (both modes) / nginx / switchyard: c=1 latency (oha), time to the first SSE event of a
 # stream (sydrive ttfb), and at c=64 throughput and CPU per request (socat: the parent's and
 # its forked children's utime+stime; HAProxy and switchyard: their own). Needs
-# target/release/switchyard (or BIN=path), oha, socat and haproxy (the last two from Debian's packages,
-# installed if missing).
+# target/release/switchyard (or BIN=path), oha, socat, haproxy and nginx (the last three from
+# Debian's packages, installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v socat >/dev/null || apt-get install -y -qq socat >/dev/null
 command -v haproxy >/dev/null || apt-get install -y -qq haproxy >/dev/null
+command -v nginx >/dev/null || apt-get install -y -qq nginx-light >/dev/null
 OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
 BIN=${BIN:-target/release/switchyard}
 SECS=${SECONDS_EACH:-8}
@@ -86,6 +89,41 @@ CFG
 taskset -c 0 haproxy -f /tmp/relay-haproxy.cfg -db >/dev/null 2>&1 & HAP=$!
 PIDS+=("$HAP")
 
+# nginx without a master process, so that the one process measured is the one that works.
+mkdir -p /tmp/relay-nginx
+cat > /tmp/relay-nginx/nginx.conf <<'CFG'
+daemon off;
+master_process off;
+worker_processes 1;
+worker_rlimit_nofile 16384;
+pid /tmp/relay-nginx/nginx.pid;
+error_log /tmp/relay-nginx/error.log warn;
+events { worker_connections 8192; }
+http {
+    access_log off;
+    client_body_temp_path /tmp/relay-nginx/body;
+    proxy_temp_path /tmp/relay-nginx/proxy;
+    keepalive_requests 1000000;
+    keepalive_timeout 60s;
+    upstream sim {
+        server 127.0.0.1:15010;
+        keepalive 256;
+        keepalive_requests 1000000;
+    }
+    server {
+        listen 127.0.0.1:15050;
+        location / {
+            proxy_pass http://sim;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_buffering off;
+        }
+    }
+}
+CFG
+taskset -c 0 nginx -c /tmp/relay-nginx/nginx.conf -p /tmp/relay-nginx >/dev/null 2>&1 & NGX=$!
+PIDS+=("$NGX")
+
 start_socat() {
     taskset -c 0 socat TCP-LISTEN:15020,fork,reuseaddr,nodelay TCP:127.0.0.1:15010,nodelay &
     SOC=$!
@@ -137,6 +175,7 @@ if [[ $CPU_ONLY == 1 ]]; then
     for _ in $(seq "${ROUNDS:-5}"); do
         cpu_row "HAProxy (TCP mode, one thread)" http://127.0.0.1:15030/v1/chat/completions /tmp/relay-direct.json "$HAP"
         cpu_row "HAProxy (HTTP mode, one thread)" http://127.0.0.1:15040/v1/chat/completions /tmp/relay-direct.json "$HAP"
+        cpu_row "nginx (one worker)" http://127.0.0.1:15050/v1/chat/completions /tmp/relay-direct.json "$NGX"
         cpu_row "switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-gw.json "$GW"
     done
     exit 0
@@ -154,6 +193,7 @@ if [[ $STREAMS_ONLY == 1 ]]; then
             ttfb_row "direct to simulator, $what" http://127.0.0.1:15010/v1/chat/completions "/tmp/relay-$kind-direct.json"
             ttfb_row "through HAProxy (TCP mode), $what" http://127.0.0.1:15030/v1/chat/completions "/tmp/relay-$kind-direct.json"
             ttfb_row "through HAProxy (HTTP mode), $what" http://127.0.0.1:15040/v1/chat/completions "/tmp/relay-$kind-direct.json"
+            ttfb_row "through nginx, $what" http://127.0.0.1:15050/v1/chat/completions "/tmp/relay-$kind-direct.json"
             ttfb_row "through switchyard, $what" http://127.0.0.1:15000/v1/chat/completions "/tmp/relay-$kind-gw.json"
             if [[ -n "${BIN2:-}" ]]; then
                 ttfb_row "through switchyard 2, $what" http://127.0.0.1:15001/v1/chat/completions "/tmp/relay-$kind-gw.json"
@@ -173,6 +213,7 @@ latency_row "through socat (byte relay)" http://127.0.0.1:15020/v1/chat/completi
 kill "$SOC"; wait "$SOC" 2>/dev/null || true
 latency_row "through HAProxy (TCP mode)" http://127.0.0.1:15030/v1/chat/completions /tmp/relay-direct.json
 latency_row "through HAProxy (HTTP mode)" http://127.0.0.1:15040/v1/chat/completions /tmp/relay-direct.json
+latency_row "through nginx" http://127.0.0.1:15050/v1/chat/completions /tmp/relay-direct.json
 latency_row "through switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-gw.json
 echo
 echo "| path (stream, time to first event) | p50 | p99 |"
@@ -183,6 +224,7 @@ ttfb_row "through socat (byte relay)" http://127.0.0.1:15020/v1/chat/completions
 kill "$SOC"; wait "$SOC" 2>/dev/null || true
 ttfb_row "through HAProxy (TCP mode)" http://127.0.0.1:15030/v1/chat/completions /tmp/relay-stream-direct.json
 ttfb_row "through HAProxy (HTTP mode)" http://127.0.0.1:15040/v1/chat/completions /tmp/relay-stream-direct.json
+ttfb_row "through nginx" http://127.0.0.1:15050/v1/chat/completions /tmp/relay-stream-direct.json
 ttfb_row "through switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-stream-gw.json
 echo
 echo "| path (c=64) | req/s | relay CPU per request | user | kernel |"
@@ -192,4 +234,5 @@ cpu_row "through socat (byte relay; parent + forked children)" http://127.0.0.1:
 kill "$SOC"; wait "$SOC" 2>/dev/null || true
 cpu_row "through HAProxy (TCP mode, one thread)" http://127.0.0.1:15030/v1/chat/completions /tmp/relay-direct.json "$HAP"
 cpu_row "through HAProxy (HTTP mode, one thread)" http://127.0.0.1:15040/v1/chat/completions /tmp/relay-direct.json "$HAP"
+cpu_row "through nginx (one worker)" http://127.0.0.1:15050/v1/chat/completions /tmp/relay-direct.json "$NGX"
 cpu_row "through switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-gw.json "$GW"
