@@ -144,6 +144,10 @@ pub struct ProviderConfig {
     pub from_env: bool,
     /// Which HTTP version upstream calls use.
     pub http: HttpVersion,
+    /// Requests in flight on one HTTP/2 connection before another is opened
+    /// (`http2_max_streams`): at most the server's `SETTINGS_MAX_CONCURRENT_STREAMS`, or
+    /// requests beyond it wait for a free stream instead of going out on a new connection.
+    pub http2_max_streams: usize,
     /// Extra trust anchors for this provider's TLS (`ca_file`), added to the built-in roots.
     pub ca: Option<CaBundle>,
 }

@@ -70,6 +70,7 @@ pub(crate) struct RawProvider {
     #[serde(default)]
     pub(crate) unsupported_params: Vec<String>,
     pub(crate) http2: Option<bool>,
+    pub(crate) http2_max_streams: Option<u64>,
     pub(crate) ca_file: Option<String>,
 }
 

@@ -144,6 +144,26 @@ fn http_version_is_auto_unless_set() {
 }
 
 #[test]
+fn http2_max_streams_defaults_to_100_and_refuses_out_of_range() {
+    let yaml =
+        |extra: &str| format!("providers:\n  - name: o\n    kind: openai\n    api_key: k\n{extra}");
+    let streams =
+        |extra: &str| load_str(&yaml(extra), &env(&[])).map(|c| c.providers[0].http2_max_streams);
+    assert_eq!(streams("").unwrap(), DEFAULT_HTTP2_MAX_STREAMS);
+    assert_eq!(DEFAULT_HTTP2_MAX_STREAMS, 100);
+    assert_eq!(streams("    http2_max_streams: 8\n").unwrap(), 8);
+    assert_eq!(streams("    http2_max_streams: 1000\n").unwrap(), 1000);
+    for bad in ["0", "1001", "-3"] {
+        let err = streams(&format!("    http2_max_streams: {bad}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("http2_max_streams"), "{bad}: {err}");
+    }
+    let from_env = from_env(&env(&[("OPENAI_API_KEY", "sk")])).unwrap();
+    assert_eq!(from_env.providers[0].http2_max_streams, 100);
+}
+
+#[test]
 fn ca_file_is_read_and_checked_at_load() {
     let yaml = |file: &str| {
         format!("providers:\n  - name: o\n    kind: openai\n    api_key: k\n    ca_file: {file}\n")

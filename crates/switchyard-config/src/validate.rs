@@ -23,6 +23,13 @@ pub const DEFAULT_CLIENT_HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 /// that the balancer, not the gateway, closes an idle connection and never reuses one the
 /// gateway has just closed.
 pub const DEFAULT_CLIENT_IDLE_TIMEOUT: Duration = Duration::from_secs(75);
+/// Default requests in flight per upstream HTTP/2 connection (`http2_max_streams`): the least
+/// RFC 9113 recommends a server allow (100), which is also what the large providers' front ends
+/// advertise or more.
+pub const DEFAULT_HTTP2_MAX_STREAMS: usize = 100;
+/// The most `http2_max_streams` accepts: each stream may buffer up to its 1 MiB receive window,
+/// so a connection's window is this many MiB.
+pub const MAX_HTTP2_MAX_STREAMS: usize = 1000;
 
 pub(crate) fn validate(
     raw: RawConfig,
@@ -88,6 +95,20 @@ pub(crate) fn validate(
                 None => HttpVersion::Auto,
                 Some(false) => HttpVersion::Http1,
                 Some(true) => HttpVersion::Http2,
+            },
+            http2_max_streams: match p.http2_max_streams {
+                None => DEFAULT_HTTP2_MAX_STREAMS,
+                Some(n) => usize::try_from(n)
+                    .ok()
+                    .filter(|n| (1..=MAX_HTTP2_MAX_STREAMS).contains(n))
+                    .ok_or_else(|| {
+                        ConfigError::invalid(
+                            format!("{path}.http2_max_streams"),
+                            format!(
+                                "{n} is out of range; requests per HTTP/2 connection must be 1 to {MAX_HTTP2_MAX_STREAMS} (at most the server's SETTINGS_MAX_CONCURRENT_STREAMS)"
+                            ),
+                        )
+                    })?,
             },
             ca: match p.ca_file.as_deref().filter(|f| !f.is_empty()) {
                 Some(file) => Some(ca_bundle(file, &format!("{path}.ca_file"))?),
@@ -235,6 +256,7 @@ fn env_provider(
         extra_unsupported: Vec::new(),
         from_env: true,
         http: HttpVersion::Auto,
+        http2_max_streams: DEFAULT_HTTP2_MAX_STREAMS,
         ca: None,
     }
 }

@@ -1,13 +1,15 @@
-//! HTTP/2 upstream connections for providers configured with `http2: true`: many requests
-//! share one connection, and a new connection is opened when every open one carries
-//! [`MAX_STREAMS_PER_CONNECTION`] requests.
+//! HTTP/2 upstream connections: many requests share one connection, and a new connection is
+//! opened when every open one carries the pool's streams per connection (the provider's
+//! `http2_max_streams`, [`MAX_STREAMS_PER_CONNECTION`] by default).
 //!
 //! hyper's own pool puts every request to a host on a single HTTP/2 connection and never opens
 //! a second one when the server's `SETTINGS_MAX_CONCURRENT_STREAMS` is reached
 //! (hyperium/hyper#2197, #3623): with LLM streams that last minutes, request 101 would wait for
 //! a free slot until its deadline. This pool counts the requests in flight per connection
 //! itself (a request holds a [`Lease`] until its response body is dropped) and keeps each
-//! connection under the limit RFC 9113 recommends servers allow at least (100).
+//! connection under the limit RFC 9113 recommends servers allow at least (100), or under the
+//! provider's `http2_max_streams` for a server that advertises fewer. (hyper does not expose the
+//! server's `SETTINGS_MAX_CONCURRENT_STREAMS`, so the pool cannot read it off the connection.)
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,8 +28,8 @@ use tower::ServiceExt;
 
 use crate::transport::{request_failed, Connector};
 
-/// Requests in flight on one connection before another is opened.
-pub const MAX_STREAMS_PER_CONNECTION: usize = 100;
+/// Requests in flight on one connection before another is opened, by default.
+pub const MAX_STREAMS_PER_CONNECTION: usize = switchyard_config::DEFAULT_HTTP2_MAX_STREAMS;
 
 /// Receive window of one upstream stream: how much of a response the provider may send ahead
 /// of the gateway reading it (hyper's default is 2 MiB).
@@ -36,8 +38,12 @@ pub const STREAM_WINDOW: u32 = 1024 * 1024;
 /// Receive window of a whole connection: every stream's window at once. With hyper's default
 /// (5 MiB, less than three streams' windows) a few clients that stop reading would stall every
 /// other stream sharing their connection; sized like this, streams never wait on each other.
-/// It is only a permission: memory is used by data actually buffered.
-pub const CONNECTION_WINDOW: u32 = STREAM_WINDOW * MAX_STREAMS_PER_CONNECTION as u32;
+/// It is only a permission: memory is used by data actually buffered. Capped at HTTP/2's
+/// largest window (2^31 - 1).
+fn connection_window(max_streams: usize) -> u32 {
+    let streams = u32::try_from(max_streams).unwrap_or(u32::MAX);
+    STREAM_WINDOW.saturating_mul(streams).min((1 << 31) - 1)
+}
 
 /// A connection with no request in flight for this long is closed (checked when the origin is
 /// next used), so that a burst does not leave its connections open for ever. The first idle
@@ -55,6 +61,8 @@ pub struct H2Pool {
     /// An `https://` origin that answers ALPN with HTTP/1.1 is remembered as such and its
     /// requests handed back ([`Sent::Http1Only`]) instead of failing.
     fallback: bool,
+    /// Requests in flight on one connection before another is opened.
+    max_streams: usize,
 }
 
 /// An origin's scheme (`https` or not), authority, and state.
@@ -63,7 +71,7 @@ type OriginEntry = (bool, Box<str>, Arc<Origin>);
 #[derive(Debug, Default)]
 struct Origin {
     /// Held while choosing a connection and while opening a new one, so a burst of requests
-    /// opens one connection per 100 requests, not one each.
+    /// opens one connection per `max_streams` requests, not one each.
     conns: tokio::sync::Mutex<Vec<Arc<H2Conn>>>,
     /// The origin chose HTTP/1.1 by ALPN (fallback pools only); remembered for the life of
     /// the process.
@@ -147,13 +155,15 @@ impl Drop for Lease {
 
 impl H2Pool {
     /// A pool whose `https://` connections must negotiate HTTP/2 (`http2: true`), or, with
-    /// `fallback`, may settle on HTTP/1.1 (the connector must then offer both by ALPN).
-    pub(crate) fn new(connector: Connector, fallback: bool) -> Self {
+    /// `fallback`, may settle on HTTP/1.1 (the connector must then offer both by ALPN);
+    /// `max_streams` requests at most in flight per connection (at least 1).
+    pub(crate) fn new(connector: Connector, fallback: bool, max_streams: usize) -> Self {
         Self {
             connector,
             origins: Mutex::new(Vec::new()),
             idle_timeout: IDLE_TIMEOUT,
             fallback,
+            max_streams: max_streams.max(1),
         }
     }
 
@@ -221,7 +231,7 @@ impl H2Pool {
         });
         let conn = match conns
             .iter()
-            .find(|c| c.in_flight.load(Ordering::Acquire) < MAX_STREAMS_PER_CONNECTION)
+            .find(|c| c.in_flight.load(Ordering::Acquire) < self.max_streams)
         {
             Some(c) => Arc::clone(c),
             None => {
@@ -285,7 +295,7 @@ impl H2Pool {
         let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
             .timer(TokioTimer::new())
             .initial_stream_window_size(STREAM_WINDOW)
-            .initial_connection_window_size(CONNECTION_WINDOW)
+            .initial_connection_window_size(connection_window(self.max_streams))
             .keep_alive_interval(Duration::from_secs(30))
             .keep_alive_timeout(Duration::from_secs(20))
             // Also while idle: a connection silently dropped by a NAT or load balancer is
@@ -398,7 +408,40 @@ mod tests {
         h2c_server_with(Bytes::from_static(b"ok"), None).await
     }
 
-    fn pool() -> H2Pool {
+    /// An h2c server advertising `SETTINGS_MAX_CONCURRENT_STREAMS = limit` whose responses
+    /// wait until `release` is notified; counts the requests that reached it.
+    async fn holding_server(
+        limit: u32,
+    ) -> (SocketAddr, Arc<AtomicUsize>, Arc<tokio::sync::Semaphore>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let received = Arc::new(AtomicUsize::new(0));
+        let release = Arc::new(tokio::sync::Semaphore::new(0));
+        let (count, gate) = (Arc::clone(&received), Arc::clone(&release));
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let (count, gate) = (Arc::clone(&count), Arc::clone(&gate));
+                let svc = hyper::service::service_fn(move |_req| {
+                    count.fetch_add(1, Ordering::SeqCst);
+                    let gate = Arc::clone(&gate);
+                    async move {
+                        gate.acquire().await.expect("gate").forget();
+                        Ok::<_, Infallible>(Response::new(Full::new(Bytes::from_static(b"ok"))))
+                    }
+                });
+                tokio::spawn(
+                    hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                        .max_concurrent_streams(limit)
+                        .serve_connection(TokioIo::new(tcp), svc),
+                );
+            }
+        });
+        (addr, received, release)
+    }
+
+    fn pool_of(max_streams: usize) -> H2Pool {
         let tls = crate::transport::tls_config(None).expect("tls");
         H2Pool::new(
             crate::transport::connector(
@@ -408,7 +451,89 @@ mod tests {
                 &crate::proxy::Proxy::default(),
             ),
             false,
+            max_streams,
         )
+    }
+
+    fn pool() -> H2Pool {
+        pool_of(MAX_STREAMS_PER_CONNECTION)
+    }
+
+    /// After one answered request, `n` requests sent at once to `addr` through `pool`, and
+    /// how many of them reached the server within `wait` while none had been answered.
+    async fn reached_at_once(
+        pool: &Arc<H2Pool>,
+        addr: SocketAddr,
+        n: usize,
+        received: &AtomicUsize,
+        release: &tokio::sync::Semaphore,
+        wait: Duration,
+    ) -> (usize, Vec<tokio::task::JoinHandle<u16>>) {
+        // One request answered first, so the connection has the server's SETTINGS (before
+        // them, a client may open any number of streams and the server refuses the excess).
+        let before = received.load(Ordering::SeqCst);
+        let warm = {
+            let pool = Arc::clone(pool);
+            tokio::spawn(async move { pool.send(request(addr)).await.map(|_| ()) })
+        };
+        while received.load(Ordering::SeqCst) == before {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        release.add_permits(1);
+        warm.await.expect("task").expect("warm-up request");
+        received.store(0, Ordering::SeqCst);
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let pool = Arc::clone(pool);
+                tokio::spawn(async move {
+                    match pool.send(request(addr)).await.expect("send") {
+                        Sent::Response(resp, _lease) => resp.status().as_u16(),
+                        Sent::Http1Only => panic!("h2c origin"),
+                    }
+                })
+            })
+            .collect();
+        let deadline = tokio::time::Instant::now() + wait;
+        while received.load(Ordering::SeqCst) < n && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        (received.load(Ordering::SeqCst), tasks)
+    }
+
+    /// A server that allows two streams per connection: with `http2_max_streams: 2` every one
+    /// of four concurrent requests reaches it at once (on two connections); with the default
+    /// of 100 the third and fourth wait on the first connection for a free stream.
+    #[tokio::test]
+    async fn streams_per_connection_follow_the_setting() {
+        let (addr, received, release) = holding_server(2).await;
+        let two = Arc::new(pool_of(2));
+        let (reached, tasks) =
+            reached_at_once(&two, addr, 4, &received, &release, Duration::from_secs(5)).await;
+        assert_eq!(reached, 4, "all four requests reach the server at once");
+        release.add_permits(4);
+        for t in tasks {
+            assert_eq!(t.await.expect("task"), 200);
+        }
+
+        let (addr, received, release) = holding_server(2).await;
+        let default = Arc::new(pool());
+        let (reached, tasks) = reached_at_once(
+            &default,
+            addr,
+            4,
+            &received,
+            &release,
+            Duration::from_millis(500),
+        )
+        .await;
+        assert_eq!(
+            reached, 2,
+            "with 100 per connection, requests beyond the server's 2 wait on its connection"
+        );
+        release.add_permits(4);
+        for t in tasks {
+            assert_eq!(t.await.expect("task"), 200);
+        }
     }
 
     /// Sends over HTTP/2; these tests' server speaks nothing else.

@@ -133,7 +133,12 @@ impl Snapshot {
         for p in &config.providers {
             // Builds (and shares) each provider's client now, so a bad CA fails the load.
             transport
-                .client(p.timeouts.connect, p.http, p.ca.as_ref())
+                .client(
+                    p.timeouts.connect,
+                    p.http,
+                    p.http2_max_streams,
+                    p.ca.as_ref(),
+                )
                 .map_err(|e| format!("providers `{}`: {e}", p.name))?;
         }
         let rules = Rules::compile(&config.rules)?;
@@ -176,6 +181,7 @@ impl Snapshot {
         let client = match self.transport.client(
             cfg.timeouts.connect,
             provider.config.http,
+            provider.config.http2_max_streams,
             provider.config.ca.as_ref(),
         ) {
             Ok(c) => c,

@@ -63,6 +63,7 @@ pub struct AutoClient {
 type ClientKey = (
     Duration,
     HttpVersion,
+    usize,
     Option<Arc<[rustls::pki_types::CertificateDer<'static>]>>,
 );
 
@@ -87,15 +88,22 @@ impl Transport {
         }
     }
 
-    /// The client for a connect timeout, HTTP version and extra CA (created once, then
-    /// shared). Fails when the CA bundle holds no usable certificate.
+    /// The client for a connect timeout, HTTP version, requests per HTTP/2 connection and
+    /// extra CA (created once, then shared). Fails when the CA bundle holds no usable
+    /// certificate.
     pub fn client(
         &self,
         connect_timeout: Duration,
         http: HttpVersion,
+        http2_max_streams: usize,
         ca: Option<&CaBundle>,
     ) -> Result<HttpClient, String> {
-        let key = (connect_timeout, http, ca.map(|c| Arc::clone(&c.certs)));
+        let key = (
+            connect_timeout,
+            http,
+            http2_max_streams,
+            ca.map(|c| Arc::clone(&c.certs)),
+        );
         let mut clients = match self.clients.lock() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
@@ -111,12 +119,14 @@ impl Transport {
             HttpVersion::Http2 => HttpClient::Http2(Arc::new(H2Pool::new(
                 connector(connect_timeout, Alpn::Http2, tls, &self.proxy),
                 false,
+                http2_max_streams,
             ))),
             HttpVersion::Auto => HttpClient::Auto(Arc::new(AutoClient {
                 http1: Arc::new(http1_pool(connect_timeout, tls.clone(), &self.proxy)),
                 http2: H2Pool::new(
                     connector(connect_timeout, Alpn::Both, tls, &self.proxy),
                     true,
+                    http2_max_streams,
                 ),
             })),
         };
@@ -536,7 +546,7 @@ mod tests {
         );
         let transport = Transport::new();
         assert!(transport
-            .client(Duration::from_secs(1), HttpVersion::Auto, Some(&junk))
+            .client(Duration::from_secs(1), HttpVersion::Auto, 100, Some(&junk))
             .is_err());
 
         use rustls::pki_types::pem::PemObject;
@@ -553,7 +563,7 @@ mod tests {
                 .into(),
         };
         assert!(transport
-            .client(Duration::from_secs(1), HttpVersion::Auto, Some(&ca))
+            .client(Duration::from_secs(1), HttpVersion::Auto, 100, Some(&ca))
             .is_ok());
     }
 
