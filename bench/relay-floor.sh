@@ -16,8 +16,9 @@
 #                                   much of the added latency is waking an idle vCPU
 #   bench/relay-floor.sh --cpu      CPU per request at c=64 only: HAProxy (both modes), nginx
 #                                   and switchyard alternating, ROUNDS times (default 5), each
-#                                   split into user space and kernel, so that a noisy VM's drift
-#                                   hits all of them alike
+#                                   split into user space and kernel, with direct's (the
+#                                   simulator's CPU) first in each round and every path's latency
+#                                   p50 / p99 at c=64, so that a noisy VM's drift hits all alike
 #   bench/relay-floor.sh --streams  time to the first event only, for a one-chunk reply and for
 #                                   the 50-event burst of the `stream-50` scenario (the target's
 #                                   figure), ROUNDS times (default 3); with BIN2=path a second
@@ -59,7 +60,8 @@ if [[ $AWAKE == 1 ]]; then
     taskset -c 0 nice -n 19 sh -c 'while :; do :; done' & PIDS+=($!)
     taskset -c 1 nice -n 19 sh -c 'while :; do :; done' & PIDS+=($!)
 fi
-taskset -c 1 "$BIN" sim --listen 127.0.0.1:15010 >/dev/null 2>&1 & PIDS+=($!)
+taskset -c 1 "$BIN" sim --listen 127.0.0.1:15010 >/dev/null 2>&1 & SIM=$!
+PIDS+=("$SIM")
 taskset -c 0 "$BIN" serve --config /tmp/relay-gw.yaml --listen 127.0.0.1:15000 >/dev/null 2>&1 & GW=$!
 PIDS+=("$GW")
 if [[ -n "${BIN2:-}" ]]; then
@@ -163,16 +165,18 @@ import json, sys
 d = json.loads(sys.argv[1]); ok = d['statusCodeDistribution'].get('200', 0)
 (u0, k0), (u1, k1) = ([float(x) for x in a.split()] for a in sys.argv[2:4])
 per = lambda t: t / ok * 1e6 if ok else float('nan')
-print('| $1 | %.0f/s | %.1f µs | %.1f µs | %.1f µs |' % (d['summary']['requestsPerSec'], per(u1 - u0 + k1 - k0), per(u1 - u0), per(k1 - k0)))
+p = d['latencyPercentiles']
+print('| $1 | %.0f/s | %.1f µs | %.1f µs | %.1f µs | %.2f ms / %.2f ms |' % (d['summary']['requestsPerSec'], per(u1 - u0 + k1 - k0), per(u1 - u0), per(k1 - k0), p['p50'] * 1e3, p['p99'] * 1e3))
 " "$out" "$before" "$after"
 }
 
 if [[ $CPU_ONLY == 1 ]]; then
     echo "CPU per request at c=64, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD), ${ROUNDS:-5} rounds alternating"
     echo
-    echo "| path (c=64) | req/s | CPU per request | user | kernel |"
-    echo "| --- | ---: | ---: | ---: | ---: |"
+    echo "| path (c=64) | req/s | CPU per request | user | kernel | latency p50 / p99 |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
     for _ in $(seq "${ROUNDS:-5}"); do
+        cpu_row "direct (CPU: the simulator)" http://127.0.0.1:15010/v1/chat/completions /tmp/relay-direct.json "$SIM"
         cpu_row "HAProxy (TCP mode, one thread)" http://127.0.0.1:15030/v1/chat/completions /tmp/relay-direct.json "$HAP"
         cpu_row "HAProxy (HTTP mode, one thread)" http://127.0.0.1:15040/v1/chat/completions /tmp/relay-direct.json "$HAP"
         cpu_row "nginx (one worker)" http://127.0.0.1:15050/v1/chat/completions /tmp/relay-direct.json "$NGX"
@@ -227,8 +231,9 @@ ttfb_row "through HAProxy (HTTP mode)" http://127.0.0.1:15040/v1/chat/completion
 ttfb_row "through nginx" http://127.0.0.1:15050/v1/chat/completions /tmp/relay-stream-direct.json
 ttfb_row "through switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-stream-gw.json
 echo
-echo "| path (c=64) | req/s | relay CPU per request | user | kernel |"
-echo "| --- | ---: | ---: | ---: | ---: |"
+echo "| path (c=64) | req/s | relay CPU per request | user | kernel | latency p50 / p99 |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+cpu_row "direct (CPU: the simulator)" http://127.0.0.1:15010/v1/chat/completions /tmp/relay-direct.json "$SIM"
 start_socat
 cpu_row "through socat (byte relay; parent + forked children)" http://127.0.0.1:15020/v1/chat/completions /tmp/relay-direct.json "$SOC" children
 kill "$SOC"; wait "$SOC" 2>/dev/null || true
