@@ -3,7 +3,11 @@
 # bench/scenarios/ (direct to the simulator and through the gateway, same run, pinned with
 # taskset) and writes the report to docs/benchmarks.md. See docs/benchmarks.md "How to rerun".
 #
-#   bench/run.sh [--quick] [--with-litellm] [--only a,b] [--no-build] [--no-profile] [--pgo]
+#   bench/run.sh [--quick] [--with-litellm] [--with-proxies] [--only a,b] [--no-build] [--no-profile] [--pgo]
+#
+# --with-proxies also runs HAProxy (HTTP mode) and nginx in the gateway's place at c=1 and c=64
+# (Debian's packages, installed if missing), and the targets table shows their figures beside
+# the gateway's: what any HTTP proxy pays on the same machine in the same run.
 #
 # --pgo measures the profile-guided build (scripts/pgo-build.sh, target/pgo/release/switchyard)
 # as the gateway; the simulator stays the plain release build, the same reference as always.
@@ -14,17 +18,18 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-QUICK=0 LITELLM=0 BUILD=1 PGO=0 PASS=()
+QUICK=0 LITELLM=0 PROXIES=0 BUILD=1 PGO=0 PASS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1; PASS+=(--quick) ;;
     --with-litellm) LITELLM=1; PASS+=(--with-litellm) ;;
+    --with-proxies) PROXIES=1; PASS+=(--with-proxies) ;;
     --only) PASS+=(--only "$2"); shift ;;
     --only=*) PASS+=(--only "${1#--only=}") ;;
     --no-profile) PASS+=(--no-profile) ;;
     --no-build) BUILD=0 ;;
     --pgo) PGO=1 ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     *) echo "unknown option: $1" >&2; exit 2 ;;
   esac
   shift
@@ -86,6 +91,16 @@ if [ "$LITELLM" = 1 ] && [ ! -x bench/.venv-litellm/bin/litellm ]; then
   python3 -m venv bench/.venv-litellm
   bench/.venv-litellm/bin/pip install --quiet --upgrade pip
   bench/.venv-litellm/bin/pip install --quiet 'litellm[proxy]'
+fi
+
+# 4b. Optional peers: HAProxy and nginx from Debian's packages, in the gateway's place.
+if [ "$PROXIES" = 1 ]; then
+  for pkg in haproxy:haproxy nginx:nginx-light; do
+    command -v "${pkg%%:*}" >/dev/null && continue
+    say "installing ${pkg#*:} (apt-get)"
+    (apt-get install -y -qq "${pkg#*:}" >/dev/null 2>&1 || sudo -n apt-get install -y -qq "${pkg#*:}" >/dev/null 2>&1) ||
+      say "${pkg#*:} could not be installed; its rows are skipped"
+  done
 fi
 
 # 5. A quiet machine: wait for the 1-minute load average to drop (up to 3 minutes).

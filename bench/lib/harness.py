@@ -39,6 +39,8 @@ LOAD_CPU = os.environ.get("BENCH_LOAD_CPU", "1")
 SIM_ADDR = os.environ.get("BENCH_SIM_ADDR", "127.0.0.1:14010")
 GW_ADDR = os.environ.get("BENCH_GATEWAY_ADDR", "127.0.0.1:14000")
 PEER_ADDR = os.environ.get("BENCH_PEER_ADDR", "127.0.0.1:14002")
+HAPROXY_ADDR = os.environ.get("BENCH_HAPROXY_ADDR", "127.0.0.1:14003")
+NGINX_ADDR = os.environ.get("BENCH_NGINX_ADDR", "127.0.0.1:14004")
 
 COMMANDS = []  # every command run, in order, for the report
 CURRENT = {"scenario": ""}
@@ -83,10 +85,18 @@ def proc_mem(pid):
 
 
 def system_busy_s():
+    """Busy CPU-seconds of the whole machine, without steal (a VM's vCPU not running at all)."""
     with open("/proc/stat") as f:
         v = [int(x) for x in f.readline().split()[1:]]
     idle = v[3] + v[4]
-    return (sum(v[:8]) - idle) / CLK_TCK
+    return (sum(v[:7]) - idle) / CLK_TCK
+
+
+def steal_s():
+    """CPU-seconds the hypervisor gave to other guests while this VM's vCPUs wanted to run."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    return v[7] / CLK_TCK if len(v) > 7 else 0.0
 
 
 def loadavg():
@@ -350,10 +360,10 @@ def measure(loader, url, body, headers, c, duration, warmup, pids):
     ch = resource.getrusage(resource.RUSAGE_CHILDREN)
     children0 = ch.ru_utime + ch.ru_stime
     split0 = {n: proc_cpu_split(p) for n, p in pids.items()}
-    sys0, self0, t0 = system_busy_s(), self_cpu_s(), time.time()
+    sys0, steal0, self0, t0 = system_busy_s(), steal_s(), self_cpu_s(), time.time()
     res = loader.load(url, body, headers, c, duration=duration)
     wall = time.time() - t0
-    sys1, self1 = system_busy_s(), self_cpu_s()
+    sys1, steal1, self1 = system_busy_s(), steal_s(), self_cpu_s()
     split1 = {n: proc_cpu_split(p) for n, p in pids.items()}
     before = {n: sum(v) for n, v in split0.items()}
     after = {n: sum(v) for n, v in split1.items()}
@@ -371,6 +381,8 @@ def measure(loader, url, body, headers, c, duration, warmup, pids):
     # CPU used by processes that are not part of the benchmark during the measurement.
     ours = sum(res["cpu_s"].values()) + res["driver_cpu_s"] + res["harness_cpu_s"]
     res["foreign_cpu_per_s"] = max(0.0, res["system_busy_s"] - ours) / max(wall, 1e-9)
+    # Stolen by the hypervisor: the machine's other tenants, invisible from inside except here.
+    res["steal_per_s"] = (steal1 - steal0) / max(wall, 1e-9)
     return res
 
 
@@ -402,6 +414,14 @@ def release_profile():
         if k.strip() in ("lto", "codegen-units"):
             found[k.strip()] = v.strip().strip('"')
     return ", ".join(f"{k} = {v}" for k, v in sorted(found.items())) or "defaults"
+
+
+def load_cell(d, g):
+    """'other load d / g', with the hypervisor's steal beside it when it was recorded."""
+    cell = f"{d['foreign_cpu_per_s']:.2f} / {g['foreign_cpu_per_s']:.2f}"
+    if "steal_per_s" in d and "steal_per_s" in g:
+        cell += f"; steal {d['steal_per_s']:.2f} / {g['steal_per_s']:.2f}"
+    return cell
 
 
 def cpu_split(pair):
@@ -497,6 +517,8 @@ def scenario_oha(args, loader, name, sdir, prof):
         stack.stop()
     if args.with_litellm and "litellm" in prof.get("PEERS", ""):
         res["litellm"] = litellm_run(args, loader, prof, body_d, c)
+    if args.with_proxies and "proxies" in prof.get("PEERS", ""):
+        res["proxies"] = proxies_run(args, loader, prof, body_d, c)
     return res
 
 
@@ -712,6 +734,79 @@ def litellm_run(args, loader, prof, body_d, c):
         stack.stop()
 
 
+# ---------------------------------------------------------------- HTTP proxies as peers
+
+def proxy_argv(which):
+    """HAProxy in HTTP mode or nginx, one thread / one worker, pinned where the gateway sits,
+    forwarding to the simulator over keep-alive connections (config written to bench/results/)."""
+    sim_host, sim_port = SIM_ADDR.rsplit(":", 1)
+    if which == "haproxy":
+        cfg = os.path.join(WORK, "haproxy.cfg")
+        with open(cfg, "w") as f:
+            f.write("global\n    nbthread 1\n    maxconn 4000\ndefaults\n    mode http\n    timeout connect 5s\n"
+                    "    timeout client 60s\n    timeout server 60s\n    timeout http-keep-alive 60s\n"
+                    f"listen http\n    bind {HAPROXY_ADDR}\n    http-reuse always\n    server sim {SIM_ADDR}\n")
+        return ["taskset", "-c", GW_CPU, "haproxy", "-f", cfg, "-db"], HAPROXY_ADDR
+    prefix = os.path.join(WORK, "nginx")
+    os.makedirs(prefix, exist_ok=True)
+    cfg = os.path.join(prefix, "nginx.conf")
+    with open(cfg, "w") as f:
+        # No master process: the one process measured is the one that works.
+        f.write("daemon off;\nmaster_process off;\nworker_processes 1;\nworker_rlimit_nofile 16384;\n"
+                f"pid {prefix}/nginx.pid;\nerror_log {prefix}/error.log warn;\n"
+                "events { worker_connections 8192; }\nhttp {\n    access_log off;\n"
+                f"    client_body_temp_path {prefix}/body;\n    proxy_temp_path {prefix}/proxy;\n"
+                "    keepalive_requests 1000000;\n    keepalive_timeout 60s;\n"
+                f"    upstream sim {{ server {sim_host}:{sim_port}; keepalive 256; keepalive_requests 1000000; }}\n"
+                f"    server {{\n        listen {NGINX_ADDR};\n        location / {{\n"
+                "            proxy_pass http://sim;\n            proxy_http_version 1.1;\n"
+                "            proxy_set_header Connection \"\";\n            proxy_buffering off;\n        }\n    }\n}\n")
+    return ["taskset", "-c", GW_CPU, "nginx", "-c", cfg, "-p", prefix], NGINX_ADDR
+
+
+def proxies_run(args, loader, prof, body_d, c):
+    """HAProxy (HTTP mode) and nginx in the gateway's place, with direct measured once more in
+    the same stretch: what the leanest HTTP proxies pay on this machine, beside the gateway."""
+    out = {}
+    missing = [t for t in ("haproxy", "nginx") if not shutil.which(t)]
+    if missing:
+        return {"skipped": f"{' and '.join(missing)} not installed (run.sh --with-proxies installs them)"}
+    stack = Stack(args, None, prof.get("SIM_ARGS", ""), gateway=False)
+    hd = headers_of(prof.get("HEADERS_DIRECT", ""))
+    url_path = prof["PATH_DIRECT"]
+    try:
+        log(f"  proxies: direct c={c}")
+        out["direct"] = measure(loader, f"http://{SIM_ADDR}{url_path}", body_d, hd, c, args.duration, args.warmup,
+                                {"sim": stack.sim.pid})
+        for which in ("haproxy", "nginx"):
+            argv, addr = proxy_argv(which)
+            wait_port_free(addr)
+            peer = Proc(which, argv)
+            try:
+                wait_port(addr, proc=peer.p)
+                time.sleep(0.3)
+                url = f"http://{addr}{url_path}"
+                check_ok(url, body_d, hd)
+                log(f"  proxies: {which} c={c}")
+                r = measure(loader, url, body_d, hd, c, args.duration, args.warmup,
+                            {"sim": stack.sim.pid, which: peer.pid})
+                d = out["direct"]
+                out[which] = {"run": r, "added_p50_us": r["p50_us"] - d["p50_us"],
+                              "added_p99_us": r["p99_us"] - d["p99_us"],
+                              "throughput_ratio": (r["rps"] or 0) / max(d["rps"] or 1e-9, 1e-9),
+                              "cpu_us_per_req": r["cpu_us_per_req"][which],
+                              "user_us_per_req": r["user_us_per_req"][which],
+                              "sys_us_per_req": r["sys_us_per_req"][which],
+                              "rss": proc_mem(peer.pid)}
+            except Exception as e:  # noqa: BLE001 - optional peer; report and carry on
+                out[which] = {"skipped": f"{which} run failed: {e}"}
+            finally:
+                peer.stop()
+    finally:
+        stack.stop()
+    return out
+
+
 def tree_mem(pid):
     m = proc_mem(pid)
     return m
@@ -781,7 +876,7 @@ def build_report(args, info, results, started_load):
     w = L.append
     w("## Latest results\n")
     w(f"Run {info['date']} with `bench/run.sh{' --quick' if args.quick else ''}"
-      f"{' --with-litellm' if args.with_litellm else ''}` — "
+      f"{' --with-litellm' if args.with_litellm else ''}{' --with-proxies' if args.with_proxies else ''}` — "
       f"{'**quick run: shorter and a subset; do not quote**' if args.quick else 'full run'}.\n")
     w("| machine | |")
     w("| --- | --- |")
@@ -798,8 +893,10 @@ def build_report(args, info, results, started_load):
     w(f"| load average at start | {started_load[0]:.2f} / {started_load[1]:.2f} / {started_load[2]:.2f} (1/5/15 min) |")
     w("")
     w("Machine is shared: other processes' CPU during each measurement is shown as *other load* (CPU-seconds per "
-      "second of wall time on the whole machine, from /proc/stat minus the benchmark's own processes). Values "
-      "above ~0.1 mean the figure was disturbed.\n")
+      "second of wall time on the whole machine, from /proc/stat minus the benchmark's own processes; interrupt "
+      "and softirq time not charged to a process counts here too), and on a VM the hypervisor's *steal* beside it "
+      "(CPU-seconds per second the vCPUs wanted to run but other guests had the host's cores). Values above ~0.1 "
+      "mean the figure was disturbed.\n")
 
     # Targets
     T = targets(results)
@@ -823,7 +920,7 @@ def build_report(args, info, results, started_load):
           "kernel. *gateway / sim* is the gateway's CPU per request over the simulator's in the same run (the "
           "simulator serving the gateway at the same moment): a quotient that cancels most of a VM's drift, for "
           "comparing runs on a noisy machine.\n")
-        w("| scenario | c | direct req/s | gateway req/s | ratio | direct p50 / p99 | gateway p50 / p99 | added p50 | added p99 | gateway CPU/req | sim CPU/req (direct) | gateway / sim | gateway peak RSS | other load (d/g) |")
+        w("| scenario | c | direct req/s | gateway req/s | ratio | direct p50 / p99 | gateway p50 / p99 | added p50 | added p99 | gateway CPU/req | sim CPU/req (direct) | gateway / sim | gateway peak RSS | other load; steal (d/g) |")
         w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for n, r in chat:
             d, g = r["direct"], r["gateway"]
@@ -835,7 +932,7 @@ def build_report(args, info, results, started_load):
               f"{fmt_us(d['p50_us'])} / {fmt_us(d['p99_us'])} | {fmt_us(g['p50_us'])} / {fmt_us(g['p99_us'])} | "
               f"{fmt_us(r['added_p50_us'])} | {fmt_us(r['added_p99_us'])} | {r['gw_cpu_us_per_req']:.1f} µs{cpu_split(r)} | "
               f"{r['sim_cpu_us_per_req_direct']:.1f} µs | {gw_over_sim(r)} | {fmt_mb(r['gateway_mem_after'].get('VmHWM'))} | "
-              f"{d['foreign_cpu_per_s']:.2f} / {g['foreign_cpu_per_s']:.2f}{errs} |")
+              f"{load_cell(d, g)}{errs} |")
         w("")
         for n, r in chat:
             if "seq" in r:
@@ -858,19 +955,43 @@ def build_report(args, info, results, started_load):
                   f"{fmt_mb(p['idle'].get('VmRSS'))} / {fmt_mb(p['mem_after'].get('VmRSS'))} |")
             w("")
 
+    prox = [(n, r["proxies"]) for n, r in chat if "proxies" in r]
+    if prox:
+        w("#### HTTP proxies in the gateway's place, same simulator, same loads\n")
+        w("HAProxy in HTTP mode (one thread, `http-reuse always`) and nginx (one worker, upstream keep-alive, "
+          "`proxy_buffering off`), pinned where the gateway sits, right after the gateway's measurement, with direct "
+          "measured again beside them. They parse and forward HTTP/1.1 and nothing more: what any HTTP proxy "
+          "pays on this machine.\n")
+        w("| scenario | proxy | direct req/s | proxy req/s | ratio | added p50 | added p99 | proxy CPU/req | proxy RSS | other load; steal (d/p) |")
+        w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for n, p in prox:
+            if "skipped" in p:
+                w(f"| {n} | {p['skipped']} | | | | | | | | |")
+                continue
+            for which, lab in (("haproxy", "HAProxy (HTTP mode)"), ("nginx", "nginx")):
+                q = p.get(which, {})
+                if "skipped" in q or not q:
+                    w(f"| {n} | {lab}: {q.get('skipped', 'not run')} | | | | | | | | |")
+                    continue
+                w(f"| {n} | {lab} | {fmt_rate(p['direct']['rps'])} | {fmt_rate(q['run']['rps'])} | "
+                  f"{q['throughput_ratio'] * 100:.0f}% | {fmt_us(q['added_p50_us'])} | {fmt_us(q['added_p99_us'])} | "
+                  f"{q['cpu_us_per_req']:.1f} µs ({q['user_us_per_req']:.1f} + {q['sys_us_per_req']:.1f}) | "
+                  f"{fmt_mb(q['rss'].get('VmRSS'))} | {load_cell(p['direct'], q['run'])} |")
+        w("")
+
     st = [(n, r) for n, r in results.items() if r.get("kind") == "stream"]
     for n, r in st:
         w(f"### Streaming (`{n}`)\n")
         w(f"Replies of {r['events_per_stream']} SSE events (50 content chunks + role, finish, `[DONE]`) and of "
           f"{r['events_per_stream_small']} events (1 content chunk), oha at concurrency {r['concurrency']}. "
           f"Through the gateway the 50-chunk reply had {r['events_per_stream_gateway']} events.\n")
-        w("| reply | direct streams/s | gateway streams/s | ratio | added p50 | added p99 | gateway CPU/stream | other load (d/g) |")
+        w("| reply | direct streams/s | gateway streams/s | ratio | added p50 | added p99 | gateway CPU/stream | other load; steal (d/g) |")
         w("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for key, lab in (("chunks50", "50 chunks"), ("chunks1", "1 chunk")):
             p = r[key]
             w(f"| {lab} | {fmt_rate(p['direct']['rps'])} | {fmt_rate(p['gateway']['rps'])} | {p['throughput_ratio'] * 100:.0f}% | "
               f"{fmt_us(p['added_p50_us'])} | {fmt_us(p['added_p99_us'])} | {p['gw_cpu_us_per_req']:.1f} µs | "
-              f"{p['direct']['foreign_cpu_per_s']:.2f} / {p['gateway']['foreign_cpu_per_s']:.2f} |")
+              f"{load_cell(p['direct'], p['gateway'])} |")
         w("")
         w(f"- Gateway CPU per forwarded chunk: **{r['per_chunk_cpu_us_marginal']:.2f} µs** marginal "
           f"((CPU/stream at 50 chunks − at 1 chunk) / {r['events_per_stream'] - r['events_per_stream_small']}); "
@@ -951,6 +1072,16 @@ def hold_cpu_str(r):
     return "n/a" if v is None else f"{v:.1f} µs"
 
 
+def beside(T, res, fig):
+    """Appends to the last target's gap what HAProxy and nginx measured in the same run."""
+    p = (res or {}).get("proxies") or {}
+    shown = [f"{lab} {fig(p[k])}" for k, lab in (("haproxy", "HAProxy HTTP"), ("nginx", "nginx"))
+             if isinstance(p.get(k), dict) and "run" in p[k]]
+    if shown:
+        gap = T[-1]["gap"]
+        T[-1]["gap"] = (gap + "; " if gap else "") + "same run: " + ", ".join(shown)
+
+
 def targets(results):
     T = []
 
@@ -966,17 +1097,21 @@ def targets(results):
     os5 = results.get("open-streams-5000")
     us = lambda v: fmt_us(v)
     add("added latency, c=1, p50 ≤ 50 µs", c1 and c1["added_p50_us"], 50, us)
+    beside(T, c1, lambda q: fmt_us(q["added_p50_us"]))
     add("added latency, c=1, p99 ≤ 150 µs", c1 and c1["added_p99_us"], 150, us)
+    beside(T, c1, lambda q: fmt_us(q["added_p99_us"]))
     us1 = lambda v: f"{v:.1f} µs"
     split = lambda r: (lambda v: us1(v) + (f" ({r['gw_user_us_per_req']:.1f} user + {r['gw_sys_us_per_req']:.1f} kernel)"
                                           if r and "gw_user_us_per_req" in r else ""))
     add("gateway CPU per same-format request ≤ 20 µs (c=64)", c64 and c64["gw_cpu_us_per_req"], 20, us1, shown=split(c64))
+    beside(T, c64, lambda q: f"{q['cpu_us_per_req']:.1f} µs ({q['user_us_per_req']:.1f} + {q['sys_us_per_req']:.1f})")
     add("gateway CPU per cross-format request ≤ 40 µs (c=64)", cross and cross["gw_cpu_us_per_req"], 40, us1, shown=split(cross))
     v = c64 and c64["throughput_ratio"] * 100
     r, gap = verdict(v, 60, False, "%", lambda x: f"{x:.0f} points")
     T.append({"name": "c=64 throughput through gateway ≥ 60% of direct", "measured": f"{v:.0f}%" if v is not None else "not measured",
               "verdict": r, "gap": gap})
     add("c=64 added p99 ≤ 2 ms", c64 and c64["added_p99_us"], 2000, us)
+    beside(T, c64, lambda q: fmt_us(q["added_p99_us"]))
     idle = None
     idles = [r["idle"]["VmRSS"] for r in results.values() if isinstance(r, dict) and r.get("idle", {}).get("VmRSS")]
     if idles:
@@ -1072,6 +1207,7 @@ def main():
     ap.add_argument("--driver-kind", choices=["oha", "wrk"], default="oha")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--with-litellm", action="store_true")
+    ap.add_argument("--with-proxies", action="store_true")
     ap.add_argument("--only", default="")
     ap.add_argument("--no-profile", dest="profile", action="store_false")
     ap.add_argument("--docs", default=os.path.join(ROOT, "docs", "benchmarks.md"))
