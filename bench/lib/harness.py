@@ -1166,6 +1166,7 @@ HOW_TO_RERUN = """## How to rerun
 bench/run.sh                  # full run (~10 min on 2 cores), rewrites "Latest results" below
 bench/run.sh --quick          # ~3 min subset with short durations, report in bench/results/report.md only
 bench/run.sh --with-litellm   # also installs LiteLLM's proxy into bench/.venv-litellm and runs the chat scenarios against it
+bench/run.sh --with-proxies   # also HAProxy (HTTP mode) and nginx in the gateway's place at c=1 and c=64, beside the targets
 bench/run.sh --only chat-c1,stream-50   # selected scenarios (report in bench/results/report.md)
 ```
 
