@@ -18,7 +18,8 @@
 #                                   and switchyard alternating, ROUNDS times (default 5), each
 #                                   split into user space and kernel, with direct's (the
 #                                   simulator's CPU) first in each round and every path's latency
-#                                   p50 / p99 at c=64, so that a noisy VM's drift hits all alike
+#                                   p50 / p99 at c=64 and the hypervisor's steal while each row
+#                                   ran, so that a noisy VM's drift hits all alike and shows
 #   bench/relay-floor.sh --streams  time to the first event only, for a one-chunk reply and for
 #                                   the 50-event burst of the `stream-50` scenario (the target's
 #                                   figure), ROUNDS times (default 3); with BIN2=path a second
@@ -153,11 +154,16 @@ ttfb_row() { # label url body
         python3 -c "import json,sys; d=json.load(sys.stdin); f=d['first_event']; print('| $1 | %.0f µs | %.0f µs |' % (f['p50_us'], f['p99_us']))"
 }
 
+# The hypervisor's steal so far, in seconds (all CPUs): time the vCPUs wanted to run and did not.
+steal_of() { awk '/^cpu / { print $9 / 100 }' /proc/stat; }
+
 cpu_row() { # label url body pid [children]
     oha_json "$2" "$3" 64 2 >/dev/null
-    local before after out
+    local before after out s0 s1 t0 t1
     before=$(cpu_of "$4" "${5:-}")
+    s0=$(steal_of) t0=$(date +%s.%N)
     out=$(oha_json "$2" "$3" 64 "$SECS")
+    s1=$(steal_of) t1=$(date +%s.%N)
     sleep 0.5 # socat's children exit and are reaped once oha closes its connections
     after=$(cpu_of "$4" "${5:-}")
     python3 -c "
@@ -166,15 +172,16 @@ d = json.loads(sys.argv[1]); ok = d['statusCodeDistribution'].get('200', 0)
 (u0, k0), (u1, k1) = ([float(x) for x in a.split()] for a in sys.argv[2:4])
 per = lambda t: t / ok * 1e6 if ok else float('nan')
 p = d['latencyPercentiles']
-print('| $1 | %.0f/s | %.1f µs | %.1f µs | %.1f µs | %.2f ms / %.2f ms |' % (d['summary']['requestsPerSec'], per(u1 - u0 + k1 - k0), per(u1 - u0), per(k1 - k0), p['p50'] * 1e3, p['p99'] * 1e3))
-" "$out" "$before" "$after"
+steal = (float(sys.argv[5]) - float(sys.argv[4])) / max(float(sys.argv[7]) - float(sys.argv[6]), 1e-9)
+print('| $1 | %.0f/s | %.1f µs | %.1f µs | %.1f µs | %.2f ms / %.2f ms | %.2f |' % (d['summary']['requestsPerSec'], per(u1 - u0 + k1 - k0), per(u1 - u0), per(k1 - k0), p['p50'] * 1e3, p['p99'] * 1e3, steal))
+" "$out" "$before" "$after" "$s0" "$s1" "$t0" "$t1"
 }
 
 if [[ $CPU_ONLY == 1 ]]; then
     echo "CPU per request at c=64, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD), ${ROUNDS:-5} rounds alternating"
     echo
-    echo "| path (c=64) | req/s | CPU per request | user | kernel | latency p50 / p99 |"
-    echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+    echo "| path (c=64) | req/s | CPU per request | user | kernel | latency p50 / p99 | steal |"
+    echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
     for _ in $(seq "${ROUNDS:-5}"); do
         cpu_row "direct (CPU: the simulator)" http://127.0.0.1:15010/v1/chat/completions /tmp/relay-direct.json "$SIM"
         cpu_row "HAProxy (TCP mode, one thread)" http://127.0.0.1:15030/v1/chat/completions /tmp/relay-direct.json "$HAP"
@@ -231,8 +238,8 @@ ttfb_row "through HAProxy (HTTP mode)" http://127.0.0.1:15040/v1/chat/completion
 ttfb_row "through nginx" http://127.0.0.1:15050/v1/chat/completions /tmp/relay-stream-direct.json
 ttfb_row "through switchyard" http://127.0.0.1:15000/v1/chat/completions /tmp/relay-stream-gw.json
 echo
-echo "| path (c=64) | req/s | relay CPU per request | user | kernel | latency p50 / p99 |"
-echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+echo "| path (c=64) | req/s | relay CPU per request | user | kernel | latency p50 / p99 | steal |"
+echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 cpu_row "direct (CPU: the simulator)" http://127.0.0.1:15010/v1/chat/completions /tmp/relay-direct.json "$SIM"
 start_socat
 cpu_row "through socat (byte relay; parent + forked children)" http://127.0.0.1:15020/v1/chat/completions /tmp/relay-direct.json "$SOC" children
