@@ -6,9 +6,11 @@
 # simulator's in the same run, and the p99 latency the gateway adds). The simulator runs at the
 # same time as the gateway, so the quotient cancels most of a VM's drift, which here moves every
 # figure by up to 2x within minutes. Alternating spreads the rest of the drift over both
-# binaries; compare medians, not single runs. The simulator runs from SIM_BIN (default:
-# BASE_BIN) in every run, so that it stays the fixed reference even when the two builds differ
-# in more than the gateway (a PGO build optimises the simulator's code too).
+# binaries; compare medians, not single runs. The last column is the hypervisor's steal during
+# the gateway's run (CPU-seconds per second): a run with much of it ran on a slower machine.
+# The simulator runs from SIM_BIN (default: BASE_BIN) in every run, so that it stays the fixed
+# reference even when the two builds differ in more than the gateway (a PGO build optimises the
+# simulator's code too).
 #
 #   bench/ab.sh BASE_BIN NEW_BIN [SCENARIOS] [ROUNDS]
 #   e.g. bench/ab.sh /tmp/sy-base target/release/switchyard chat-c64,cross-format 5
@@ -25,7 +27,7 @@ NEW=${2:?new binary}
 SCENARIOS=${3:-chat-c64}
 ROUNDS=${4:-5}
 OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
-printf '%-6s %-5s %-16s %9s %8s %8s %7s %9s %9s %10s\n' round bin scenario "cpu/req" user kernel ratio "sim cpu" "gw/sim" "p99 added"
+printf '%-6s %-5s %-16s %9s %8s %8s %7s %9s %9s %10s %6s\n' round bin scenario "cpu/req" user kernel ratio "sim cpu" "gw/sim" "p99 added" steal
 for round in $(seq "$ROUNDS"); do
     for which in base new; do
         bin=$BASE
@@ -45,7 +47,7 @@ for name in sys.argv[3].split(","):
           f"{r['gw_user_us_per_req']:6.1f}µs {r['gw_sys_us_per_req']:6.1f}µs "
           f"{r['throughput_ratio']:6.0%} {r['sim_cpu_us_per_req_direct']:7.1f}µs "
           f"{r['gw_cpu_us_per_req'] / r['gateway']['cpu_us_per_req']['sim']:8.3f} "
-          f"{r['added_p99_us'] / 1000:8.2f}ms")
+          f"{r['added_p99_us'] / 1000:8.2f}ms {r['gateway'].get('steal_per_s', float('nan')):6.2f}")
 PY
     done
 done
