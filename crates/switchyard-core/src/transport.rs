@@ -98,10 +98,16 @@ impl Transport {
         http2_max_streams: usize,
         ca: Option<&CaBundle>,
     ) -> Result<HttpClient, String> {
+        // HTTP/1.1-only clients share their pool whatever the HTTP/2 setting says.
+        let streams = if http == HttpVersion::Http1 {
+            0
+        } else {
+            http2_max_streams
+        };
         let key = (
             connect_timeout,
             http,
-            http2_max_streams,
+            streams,
             ca.map(|c| Arc::clone(&c.certs)),
         );
         let mut clients = match self.clients.lock() {
@@ -546,7 +552,12 @@ mod tests {
         );
         let transport = Transport::new();
         assert!(transport
-            .client(Duration::from_secs(1), HttpVersion::Auto, 100, Some(&junk))
+            .client(
+                Duration::from_secs(1),
+                HttpVersion::Auto,
+                switchyard_config::DEFAULT_HTTP2_MAX_STREAMS,
+                Some(&junk)
+            )
             .is_err());
 
         use rustls::pki_types::pem::PemObject;
@@ -563,7 +574,12 @@ mod tests {
                 .into(),
         };
         assert!(transport
-            .client(Duration::from_secs(1), HttpVersion::Auto, 100, Some(&ca))
+            .client(
+                Duration::from_secs(1),
+                HttpVersion::Auto,
+                switchyard_config::DEFAULT_HTTP2_MAX_STREAMS,
+                Some(&ca)
+            )
             .is_ok());
     }
 
