@@ -687,16 +687,14 @@ fn complete_body(
     if prepared.passthrough {
         let usage = match input.ingress {
             Ingress::OpenAi => {
-                let view: OaReplyView =
-                    serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
+                let view = OaReplyView::read(&body).map_err(|e| malformed(e.to_string()))?;
                 if !view.choices {
                     return Err(malformed("no `choices`".to_owned()));
                 }
                 view.usage
             }
             Ingress::Anthropic => {
-                let view: AnReplyView =
-                    serde_json::from_slice(&body).map_err(|e| malformed(e.to_string()))?;
+                let view = AnReplyView::read(&body).map_err(|e| malformed(e.to_string()))?;
                 if !view.content {
                     return Err(malformed("no `content`".to_owned()));
                 }

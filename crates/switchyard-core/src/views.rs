@@ -8,8 +8,9 @@
 //! event: keys are matched as bytes ([`KeyIn`]) instead of being checked for UTF-8 and compared
 //! as strings, strings are borrowed where they have no escapes, and every member the gateway
 //! does not read (`object`, `index`, `logprobs`, `system_fingerprint`, a reply's whole
-//! `choices`, ...) is skipped unparsed. The reply views still walk the whole body, which is how
-//! a reply that is not JSON fails as malformed instead of reaching the client as a success.
+//! `choices`, ...) is skipped unparsed. The reply views validate the whole body with
+//! [`scan`] (a reply that is not JSON fails as malformed instead of reaching the client as a
+//! success) and parse only its `usage`.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -18,7 +19,8 @@ use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use switchyard_types::keys::{CowStr, KeyIn};
-use switchyard_types::openai::{FinishReason, LenientCount, LenientUsage, Usage};
+use switchyard_types::openai::{FinishReason, LenientCount, Usage};
+use switchyard_types::scan::{self, ScanError};
 
 /// One `chat.completion.chunk`, as far as the tap needs it.
 #[derive(Default)]
@@ -351,17 +353,21 @@ pub(crate) struct OaReplyView {
     pub choices: bool,
 }
 
-object_view!(
-    OaReplyView,
-    "a chat completion object",
-    &["usage", "choices"],
-    |view, map, i| {
-        match i {
-            0 => view.usage = map.next_value::<Option<LenientUsage>>()?.and_then(|u| u.0),
-            _ => view.choices = map.next_value::<Option<IgnoredAny>>()?.is_some(),
-        }
+impl OaReplyView {
+    /// Validates the whole reply ([`scan`]) and reads its two members in the same pass.
+    pub(crate) fn read(body: &[u8]) -> Result<Self, ScanError> {
+        let mut view = Self::default();
+        scan::walk(body, |m| {
+            if m.key().is("usage") {
+                view.usage = Usage::read_member(m)?;
+            } else if m.key().is("choices") {
+                view.choices = m.raw()? != b"null";
+            }
+            Ok(())
+        })?;
+        Ok(view)
     }
-);
+}
 
 /// A same-format Anthropic reply: usage, and whether it has non-null `content`.
 #[derive(Default)]
@@ -370,17 +376,24 @@ pub(crate) struct AnReplyView {
     pub content: bool,
 }
 
-object_view!(
-    AnReplyView,
-    "a message object",
-    &["usage", "content"],
-    |view, map, i| {
-        match i {
-            0 => view.usage = map.next_value()?,
-            _ => view.content = map.next_value::<Option<IgnoredAny>>()?.is_some(),
-        }
+impl AnReplyView {
+    /// Validates the whole reply ([`scan`]) and reads its two members; only `usage` is parsed.
+    pub(crate) fn read(body: &[u8]) -> Result<Self, ScanError> {
+        let mut view = Self::default();
+        scan::walk(body, |m| {
+            if m.key().is("usage") {
+                let raw = m.raw()?;
+                view.usage = serde_json::from_slice::<Option<AnUsage>>(raw)
+                    .ok()
+                    .flatten();
+            } else if m.key().is("content") {
+                view.content = m.raw()? != b"null";
+            }
+            Ok(())
+        })?;
+        Ok(view)
     }
-);
+}
 
 #[cfg(test)]
 mod tests {
@@ -566,8 +579,8 @@ mod tests {
     /// A real Chat Completions response (OpenAI's shape, as the simulator sends it).
     const RESPONSE: &str = r#"{"choices":[{"finish_reason":"stop","index":0,"logprobs":null,"message":{"annotations":[],"content":"vista saddle sable","refusal":null,"role":"assistant"}}],"created":1700000000,"id":"chatcmpl-sim000001","model":"gpt-4o-mini","object":"chat.completion","service_tier":"default","system_fingerprint":"fp_sim","usage":{"completion_tokens":24,"completion_tokens_details":{"accepted_prediction_tokens":0,"audio_tokens":0,"reasoning_tokens":3,"rejected_prediction_tokens":0},"prompt_tokens":21,"prompt_tokens_details":{"audio_tokens":0,"cached_tokens":5},"total_tokens":45}}"#;
 
-    fn reply(json: &str) -> Result<OaReplyView, serde_json::Error> {
-        serde_json::from_str(json)
+    fn reply(json: &str) -> Result<OaReplyView, switchyard_types::scan::ScanError> {
+        OaReplyView::read(json.as_bytes())
     }
 
     #[test]
@@ -616,7 +629,7 @@ mod tests {
     #[test]
     fn anthropic_replies_read_as_expected() {
         use super::AnReplyView;
-        let an = |json: &str| serde_json::from_str::<AnReplyView>(json);
+        let an = |json: &str| AnReplyView::read(json.as_bytes());
         let v = an(r#"{"id":"msg_01","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"Hi"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":12,"cache_creation_input_tokens":0,"cache_read_input_tokens":4,"output_tokens":6}}"#).unwrap();
         assert!(v.content);
         let u = v.usage.unwrap();

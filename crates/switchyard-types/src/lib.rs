@@ -13,6 +13,7 @@ pub mod gemini;
 pub mod keys;
 pub mod openai;
 pub mod peek;
+pub mod scan;
 pub mod sse;
 
 pub use error::TranslateError;

@@ -1,18 +1,13 @@
 //! Borrowed top-level view of a JSON request body, for the same-format fast path.
 //!
-//! The body is split into its top-level members without parsing their values: each value stays
-//! a borrowed [`RawValue`] slice of the input. Routing reads the few fields it needs (model,
+//! The body is validated and split into its top-level members by [`crate::scan`] without
+//! parsing their values: each value stays a byte range of the input. Routing reads the few fields it needs (model,
 //! stream flag), and [`Members::rewrite`] writes the body back with the model replaced and
 //! chosen members dropped or added, every other value byte for byte as the client sent it.
 
-use std::borrow::Cow;
-use std::fmt;
-
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 
-use crate::keys::CowStr;
+use crate::scan::{self, ScanError};
 
 /// Top-level members of a JSON object, in order, values unparsed, as byte ranges into the body
 /// they came from: no borrow, so a request can keep it next to its body and never parse the top
@@ -36,42 +31,27 @@ enum Name {
 }
 
 impl Members {
-    /// Splits `body` into members; errors when it is not a JSON object.
-    pub fn parse(body: &[u8]) -> Result<Self, serde_json::Error> {
-        struct V(usize);
-        impl<'de> Visitor<'de> for V {
-            type Value = Members;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Members, M::Error> {
-                let mut out = Members {
-                    escaped: String::new(),
-                    members: Vec::with_capacity(8),
-                };
-                while let Some(CowStr(key)) = map.next_key::<CowStr<'de>>()? {
-                    let name = match key {
-                        Cow::Borrowed(k) => {
-                            let start = k.as_ptr() as usize - self.0;
-                            Name::Body(start..start + k.len())
-                        }
-                        Cow::Owned(k) => {
-                            let start = out.escaped.len();
-                            out.escaped.push_str(&k);
-                            Name::Escaped(start..out.escaped.len())
-                        }
-                    };
-                    let value: &'de RawValue = map.next_value()?;
-                    let start = value.get().as_ptr() as usize - self.0;
-                    out.members.push((name, start..start + value.get().len()));
-                }
-                Ok(out)
-            }
-        }
-        let mut de = serde_json::Deserializer::from_slice(body);
-        let members = de.deserialize_map(V(body.as_ptr() as usize))?;
-        de.end()?;
-        Ok(members)
+    /// Splits `body` into members; errors when it is not a JSON object (the whole body is
+    /// validated, see [`crate::scan`]).
+    pub fn parse(body: &[u8]) -> Result<Self, ScanError> {
+        let mut out = Members {
+            escaped: String::new(),
+            members: Vec::with_capacity(8),
+        };
+        let base = body.as_ptr() as usize;
+        scan::object(body, |key, value| {
+            let name = if key.is_escaped() {
+                let start = out.escaped.len();
+                out.escaped
+                    .push_str(&String::from_utf8_lossy(&key.resolved()));
+                Name::Escaped(start..out.escaped.len())
+            } else {
+                let start = key.raw().as_ptr() as usize - base;
+                Name::Body(start..start + key.raw().len())
+            };
+            out.members.push((name, value));
+        })?;
+        Ok(out)
     }
 
     /// A member's name (compared as bytes: no UTF-8 check on the lookup path).

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::scan;
+
 /// Token usage of one completion.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
@@ -70,6 +72,116 @@ impl Usage {
             .as_ref()
             .map_or(0, |d| d.reasoning_tokens)
     }
+}
+
+impl Usage {
+    /// Reads a `usage` value as [`LenientUsage`] does (`None` when it is not an object or a
+    /// known count is not a non-negative integer, and when the bytes are not JSON), by
+    /// scanning ([`crate::scan`]) instead of deserialising.
+    pub fn read_lenient(json: &[u8]) -> Option<Usage> {
+        let mut usage = None;
+        scan::walk_value(json, |m| {
+            usage = Usage::read_member(m)?;
+            Ok(())
+        })
+        .ok()?;
+        usage
+    }
+
+    /// Reads the value of a member being walked as [`Usage::read_lenient`] does, in the same
+    /// pass as the rest of the body: a reply's `usage`.
+    pub fn read_member(m: &mut scan::Member<'_, '_>) -> Result<Option<Usage>, scan::ScanError> {
+        let mut u = Usage::default();
+        let mut odd = false;
+        let is_object = m.object(|f| {
+            let slot = match lenient_field(&f.key()) {
+                Some(0) => &mut u.prompt_tokens,
+                Some(1) => &mut u.completion_tokens,
+                Some(2) => &mut u.total_tokens,
+                Some(3) => {
+                    match lenient_details(f)? {
+                        Some(Some(d)) => {
+                            u.prompt_tokens_details = Some(PromptTokensDetails {
+                                cached_tokens: d[0],
+                                cache_creation_tokens: d[1],
+                            })
+                        }
+                        Some(None) => {}
+                        None => odd = true,
+                    }
+                    return Ok(());
+                }
+                Some(4) => {
+                    match lenient_details(f)? {
+                        Some(Some(d)) => {
+                            u.completion_tokens_details = Some(CompletionTokensDetails {
+                                reasoning_tokens: d[2],
+                            })
+                        }
+                        Some(None) => {}
+                        None => odd = true,
+                    }
+                    return Ok(());
+                }
+                _ => return Ok(()),
+            };
+            match f.count()? {
+                Some(n) => *slot = n,
+                None => odd = true,
+            }
+            Ok(())
+        })?;
+        Ok((is_object && !odd).then_some(u))
+    }
+}
+
+/// Position of a usage key in [`lenient::NAMES`] order.
+fn lenient_field(key: &scan::Key<'_>) -> Option<usize> {
+    let resolved;
+    let name = if key.is_escaped() {
+        resolved = key.resolved();
+        &*resolved
+    } else {
+        key.raw()
+    };
+    Some(match name {
+        b"prompt_tokens" => 0,
+        b"completion_tokens" => 1,
+        b"total_tokens" => 2,
+        b"prompt_tokens_details" => 3,
+        b"completion_tokens_details" => 4,
+        b"cached_tokens" => 5,
+        b"cache_creation_tokens" => 6,
+        b"reasoning_tokens" => 7,
+        _ => return None,
+    })
+}
+
+/// A details object's counts (cached, cache creation, reasoning): `Some(None)` for `null`,
+/// `None` when odd. Every known count name is checked, as [`LenientUsage`] does.
+fn lenient_details(
+    m: &mut scan::Member<'_, '_>,
+) -> Result<Option<Option<[u64; 3]>>, scan::ScanError> {
+    let mut d = [0u64; 3];
+    let mut odd = false;
+    let is_object = m.object(|f| {
+        let Some(i) = lenient_field(&f.key()).filter(|&i| i != 3 && i != 4) else {
+            return Ok(());
+        };
+        match f.count()? {
+            Some(n) if i >= 5 => d[i - 5] = n,
+            Some(_) => {}
+            None => odd = true,
+        }
+        Ok(())
+    })?;
+    Ok(if is_object {
+        (!odd).then_some(Some(d))
+    } else if m.raw()? == b"null" {
+        Some(None)
+    } else {
+        None
+    })
 }
 
 /// A `usage` member read in the same pass as the rest of a response, without ever failing it:
@@ -387,5 +499,57 @@ mod lenient_tests {
         )
         .unwrap();
         assert_eq!(v.usage, Some(LenientUsage(None)));
+    }
+
+    /// The scanning reader gives what the deserialiser gives, on real usage objects, odd ones,
+    /// and every single-byte substitution and deletion of them that is still JSON.
+    #[test]
+    fn scanning_reader_agrees_with_the_deserialiser() {
+        let seeds = [
+            OPENAI,
+            r#"{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7,"prompt_tokens_details":null,"completion_tokens_details":{}}"#,
+            r#"{"prompt_tokens":18446744073709551615,"completion_tokens":0,"prompt_tokens_details":{"cached_tokens":2,"cache_creation_tokens":9,"prompt_tokens":1}}"#,
+            r#"{"pr\u006fmpt_tokens":5,"total_tokens":-0,"x":[{"prompt_tokens":"a"}]}"#,
+            r#"{"prompt_tokens":18446744073709551616}"#,
+            r#"{"completion_tokens":1e2,"total_tokens":10}"#,
+            r#"{"prompt_tokens":1,"prompt_tokens_details":{"cached_tokens":null}}"#,
+            r#"{"completion_tokens_details":{"reasoning_tokens":"7"},"prompt_tokens":2}"#,
+            r#"{"prompt_tokens_details":{"audio_tokens":0,"cached_tokens":5.0},"total_tokens":3}"#,
+            r#"{"completion_tokens_details":7,"prompt_tokens_details":[]}"#,
+        ];
+        let mut checked = 0;
+        let mut check = |json: &[u8]| {
+            if let Ok(LenientUsage(want)) = serde_json::from_slice::<LenientUsage>(json) {
+                if std::str::from_utf8(json).is_ok() {
+                    assert_eq!(
+                        Usage::read_lenient(json),
+                        want,
+                        "{}",
+                        String::from_utf8_lossy(json)
+                    );
+                    checked += 1;
+                }
+            } else {
+                assert_eq!(Usage::read_lenient(json), None);
+            }
+        };
+        for seed in seeds {
+            let seed = seed.as_bytes();
+            check(seed);
+            for i in 0..seed.len() {
+                let mut v = seed.to_vec();
+                v.remove(i);
+                check(&v);
+                for &b in b"0123456789-.e\"nul{}[]x_" {
+                    let mut v = seed.to_vec();
+                    v[i] = b;
+                    check(&v);
+                }
+            }
+        }
+        for odd in [r#""n/a""#, "[1,2]", "7", "null", "true"] {
+            assert_eq!(Usage::read_lenient(odd.as_bytes()), None, "{odd}");
+        }
+        assert!(checked > 1_000, "{checked}");
     }
 }

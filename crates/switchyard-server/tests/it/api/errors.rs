@@ -26,6 +26,12 @@ async fn malformed_json_is_400_with_all_four_fields() {
     let e = openai_error(&body);
     assert_eq!(e["type"], "invalid_request_error");
     assert!(e["code"].is_string(), "{body}");
+    assert!(
+        e["message"]
+            .as_str()
+            .is_some_and(|m| m.ends_with("EOF while parsing a list at line 1 column 34")),
+        "says what and where: {body}"
+    );
     assert!(!header(&headers, "x-request-id").is_empty());
     assert_eq!(h.sim.request_count("gpt-4o"), 0);
 }
