@@ -29,7 +29,7 @@ async fn malformed_json_is_400_with_all_four_fields() {
     assert!(
         e["message"]
             .as_str()
-            .is_some_and(|m| m.ends_with("EOF while parsing a list at line 1 column 34")),
+            .is_some_and(|m| m.ends_with("EOF while parsing a value at line 1 column 33")),
         "says what and where: {body}"
     );
     assert!(!header(&headers, "x-request-id").is_empty());
