@@ -11,7 +11,7 @@ use switchyard_providers::{ErrorClass, StreamDecoder, UpstreamError};
 use switchyard_types::openai::{ChatChunk, Delta, ErrorBody, ErrorEnvelope, FinishReason, Usage};
 use switchyard_types::sse::{self, SseEvent};
 
-use crate::views::{AnEventView, AnUsage, OaChunkRest, OaChunkView};
+use crate::views::{AnEventView, AnUsage, OaChunkView};
 
 /// Where the client's bytes come from.
 pub enum PipeMode {
@@ -279,12 +279,7 @@ fn pass_openai(
         *done_written = true;
         return Ok(Some(ev.raw.clone()));
     }
-    let view = if tap.identity.is_none() {
-        serde_json::from_slice::<OaChunkView<'_>>(&ev.data)
-    } else {
-        serde_json::from_slice::<OaChunkRest<'_>>(&ev.data).map(|r| r.0)
-    };
-    let view = view.map_err(|e| {
+    let view = OaChunkView::read(&ev.data, tap.identity.is_none()).map_err(|e| {
         UpstreamError::new(
             ErrorClass::Malformed,
             format!("malformed stream chunk: {e}"),
@@ -318,8 +313,8 @@ fn pass_openai(
             None => tap.observe(None, None, false, c.finish_reason),
         }
     }
-    if let Some(u) = view.usage.filter(|u| u.get() != "null") {
-        if let Ok(u) = serde_json::from_str::<Usage>(u.get()) {
+    if let Some(u) = view.usage {
+        if let Some(u) = Usage::read_lenient(u) {
             tap.usage = Some(u);
         }
         if strip_usage_chunk && view.choices.is_empty() {

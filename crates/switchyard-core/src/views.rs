@@ -17,7 +17,6 @@ use std::fmt;
 
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
-use serde_json::value::RawValue;
 use switchyard_types::keys::{CowStr, KeyIn};
 use switchyard_types::openai::{FinishReason, LenientCount, Usage};
 use switchyard_types::scan::{self, ScanError};
@@ -30,8 +29,8 @@ pub(crate) struct OaChunkView<'a> {
     pub created: Option<u64>,
     /// Empty when absent or `null`.
     pub choices: Vec<OaChoiceView<'a>>,
-    /// Parsed on its own: an odd usage object must not break the stream.
-    pub usage: Option<&'a RawValue>,
+    /// Raw (never `null`), parsed on its own: an odd usage object must not break the stream.
+    pub usage: Option<&'a [u8]>,
     pub error: Option<serde_json::Value>,
 }
 
@@ -104,65 +103,89 @@ macro_rules! object_view {
     };
 }
 
-object_view!(
-    OaChunkView<'a>,
-    "a chat.completion.chunk object",
-    &["id", "model", "created", "choices", "usage", "error"],
-    |view, map, i| {
-        match i {
-            0 => view.id = text(&mut map)?,
-            1 => view.model = text(&mut map)?,
-            2 => view.created = map.next_value()?,
-            3 => view.choices = map.next_value::<Option<Vec<_>>>()?.unwrap_or_default(),
-            4 => view.usage = map.next_value()?,
-            _ => view.error = map.next_value()?,
-        }
+impl<'a> OaChunkView<'a> {
+    /// Reads one chunk's `data` in one pass of [`scan`] (which also validates it). With
+    /// `identity` false, `id`, `model` and `created` (known from the first chunk) are scanned
+    /// but not read. A member of the wrong type is an error, as it is to a typed parser.
+    pub(crate) fn read(data: &'a [u8], identity: bool) -> Result<Self, ScanError> {
+        let mut view = Self::default();
+        scan::walk(data, |m| {
+            let key = m.key();
+            if key.is("choices") {
+                let mut choices = Vec::new();
+                let is_array = m.array(|c| {
+                    choices.push(OaChoiceView::read(c)?);
+                    Ok(())
+                })?;
+                if !is_array && m.raw()? != b"null" {
+                    return Err(m.invalid("invalid type: expected an array of choices"));
+                }
+                view.choices = choices;
+            } else if key.is("usage") {
+                view.usage = Some(m.raw()?).filter(|u| *u != b"null");
+            } else if key.is("error") {
+                let raw = m.raw()?;
+                view.error = serde_json::from_slice::<Option<serde_json::Value>>(raw)
+                    .map_err(|_| m.invalid("invalid error object"))?;
+            } else if !identity {
+            } else if key.is("id") {
+                view.id = m.str()?;
+            } else if key.is("model") {
+                view.model = m.str()?;
+            } else if key.is("created") {
+                view.created = match m.count()? {
+                    Some(n) => Some(n),
+                    None if m.raw()? == b"null" => None,
+                    None => return Err(m.invalid("invalid type: expected an integer")),
+                };
+            }
+            Ok(())
+        })?;
+        Ok(view)
     }
-);
+}
 
-/// A chunk of a stream whose identity (`id`, `model`, `created`) is already known: those are
-/// skipped unparsed (no UTF-8 check, no integer), about a sixth of a chunk's cost.
-#[derive(Default)]
-pub(crate) struct OaChunkRest<'a>(pub OaChunkView<'a>);
-
-object_view!(
-    OaChunkRest<'a>,
-    "a chat.completion.chunk object",
-    &["choices", "usage", "error"],
-    |view, map, i| {
-        match i {
-            0 => view.0.choices = map.next_value::<Option<Vec<_>>>()?.unwrap_or_default(),
-            1 => view.0.usage = map.next_value()?,
-            _ => view.0.error = map.next_value()?,
+impl<'a> OaChoiceView<'a> {
+    fn read(m: &mut scan::Member<'_, 'a>) -> Result<Self, ScanError> {
+        let mut view = Self::default();
+        let is_object = m.object(|f| {
+            let key = f.key();
+            if key.is("delta") {
+                let mut delta = OaDeltaView::default();
+                if f.object(|d| delta.read_member(d))? {
+                    view.delta = Some(delta);
+                } else if f.raw()? == b"null" {
+                    view.delta = None;
+                } else {
+                    return Err(f.invalid("invalid type: expected a delta object"));
+                }
+            } else if key.is("finish_reason") {
+                view.finish_reason = f.str()?.map(|r| finish_reason(&r));
+            }
+            Ok(())
+        })?;
+        if !is_object {
+            return Err(m.invalid("invalid type: expected a stream choice object"));
         }
+        Ok(view)
     }
-);
+}
 
-object_view!(
-    OaChoiceView<'a>,
-    "a stream choice object",
-    &["delta", "finish_reason"],
-    |view, map, i| {
-        match i {
-            0 => view.delta = map.next_value()?,
-            _ => view.finish_reason = text(&mut map)?.map(|r| finish_reason(&r)),
+impl<'a> OaDeltaView<'a> {
+    fn read_member(&mut self, d: &mut scan::Member<'_, 'a>) -> Result<(), ScanError> {
+        let key = d.key();
+        if key.is("content") {
+            self.content = d.str()?;
+        } else if key.is("reasoning_content") {
+            self.reasoning_content = d.str()?;
+        } else if key.is("reasoning") {
+            self.reasoning = d.str()?;
+        } else if key.is("tool_calls") {
+            self.tool_calls = d.raw()? != b"null";
         }
+        Ok(())
     }
-);
-
-object_view!(
-    OaDeltaView<'a>,
-    "a delta object",
-    &["content", "reasoning_content", "reasoning", "tool_calls"],
-    |view, map, i| {
-        match i {
-            0 => view.content = text(&mut map)?,
-            1 => view.reasoning_content = text(&mut map)?,
-            2 => view.reasoning = text(&mut map)?,
-            _ => view.tool_calls = map.next_value::<Option<IgnoredAny>>()?.is_some(),
-        }
-    }
-);
+}
 
 /// One Anthropic stream event (`message_start`, `content_block_delta`, `message_delta`, ...).
 #[derive(Default)]
@@ -402,8 +425,12 @@ mod tests {
     use super::{OaChunkView, OaReplyView};
     use switchyard_types::openai::FinishReason;
 
-    fn view(json: &str) -> Result<OaChunkView<'_>, serde_json::Error> {
-        serde_json::from_str(json)
+    fn view(json: &str) -> Result<OaChunkView<'_>, switchyard_types::scan::ScanError> {
+        OaChunkView::read(json.as_bytes(), true)
+    }
+
+    fn rest(json: &str) -> Result<OaChunkView<'_>, switchyard_types::scan::ScanError> {
+        OaChunkView::read(json.as_bytes(), false)
     }
 
     /// Chunks as OpenAI sends them: the first (role), content, finish, usage-only.
@@ -439,8 +466,8 @@ mod tests {
         let usage = view(r#"{"id":"c","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}}"#).unwrap();
         assert!(usage.choices.is_empty());
         assert_eq!(
-            usage.usage.map(|u| u.get()),
-            Some(r#"{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}"#)
+            usage.usage,
+            Some(&br#"{"prompt_tokens":9,"completion_tokens":3,"total_tokens":12}"#[..])
         );
     }
 
@@ -462,22 +489,20 @@ mod tests {
     /// the rest reads the same, and odd identity members no longer matter.
     #[test]
     fn the_rest_of_a_chunk_reads_without_its_identity() {
-        use super::OaChunkRest;
         let json = r#"{"id":"chatcmpl-B9","object":"chat.completion.chunk","created":"yesterday","model":7,"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":"length"}],"usage":null}"#;
         assert!(
             view(json).is_err(),
             "the full view still checks identity members"
         );
-        let rest = serde_json::from_str::<OaChunkRest<'_>>(json).unwrap().0;
+        let rest = rest(json).unwrap();
         assert!(rest.id.is_none() && rest.model.is_none() && rest.created.is_none());
         let c = &rest.choices[0];
         assert_eq!(c.delta.as_ref().unwrap().content.as_deref(), Some("Hi"));
         assert_eq!(c.finish_reason, Some(FinishReason::Length));
-        let rest = serde_json::from_str::<OaChunkRest<'_>>(
+        let rest = super::tests::rest(
             r#"{"choices":[],"usage":{"prompt_tokens":1},"error":{"message":"m"}}"#,
         )
-        .unwrap()
-        .0;
+        .unwrap();
         assert!(rest.choices.is_empty() && rest.usage.is_some() && rest.error.is_some());
     }
 
@@ -501,9 +526,17 @@ mod tests {
             r#"{"choices":[{"finish_reason":7}]}"#,
             r#"[1]"#,
             r#"{"choices":[}"#,
+            r#"{"choices":{"delta":{}}}"#,
+            r#"{"choices":[null]}"#,
+            r#"{"choices":[{"delta":"text"}]}"#,
+            r#"{"created":-1}"#,
+            r#"{"id":"c","choices":[]} x"#,
         ] {
             assert!(view(bad).is_err(), "{bad}");
         }
+        // Before the identity is known, and after: the same chunk is refused for its choices.
+        assert!(rest(r#"{"choices":[{"delta":{"content":1}}]}"#).is_err());
+        assert!(view(r#"{"id":null,"model":null,"created":null,"choices":[]}"#).is_ok());
     }
 
     /// Events of a real Anthropic Messages stream, in order.

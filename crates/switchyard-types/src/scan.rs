@@ -140,12 +140,14 @@ pub fn walk_value<'a>(
 ) -> Result<(), ScanError> {
     let mut s = Scanner::new(body);
     s.ws();
+    let start = s.i;
     let mut m = Member {
         s: &mut s,
         key: Key {
             raw: b"",
             escaped: false,
         },
+        start,
         value: None,
     };
     visit(&mut m)?;
@@ -159,6 +161,8 @@ pub fn walk_value<'a>(
 pub struct Member<'s, 'a> {
     s: &'s mut Scanner<'a>,
     key: Key<'a>,
+    /// Where the value starts.
+    start: usize,
     value: Option<Range<usize>>,
 }
 
@@ -177,6 +181,66 @@ impl<'a> Member<'_, 'a> {
         self.s.value()?;
         self.value = Some(start..self.s.i);
         Ok(start..self.s.i)
+    }
+
+    /// The value's first byte (`"`, `{`, `[`, `n`, a digit, ...); `None` past the end.
+    pub fn first(&self) -> Option<u8> {
+        self.s.b.get(self.start).copied()
+    }
+
+    /// An error about this value (its type, say) at the value's position.
+    #[cold]
+    pub fn invalid(&self, what: &'static str) -> ScanError {
+        ScanError::at(self.s.b, self.start, what)
+    }
+
+    /// The value as a string, escapes resolved (borrowed when it has none); `None` for `null`;
+    /// an error for any other value.
+    pub fn str(&mut self) -> Result<Option<Cow<'a, str>>, ScanError> {
+        match (self.first(), &self.value) {
+            (Some(b'"'), None) => {}
+            (Some(b'n'), _) => {
+                return match self.raw()? {
+                    b"null" => Ok(None),
+                    _ => Err(self.invalid("invalid type: expected a string")),
+                }
+            }
+            _ => return Err(self.invalid("invalid type: expected a string")),
+        }
+        let start = self.s.i;
+        self.s.i += 1;
+        let escaped = self.s.string()?;
+        self.value = Some(start..self.s.i);
+        let quoted = self.s.b.get(start..self.s.i).unwrap_or_default();
+        let inner = quoted.get(1..quoted.len() - 1).unwrap_or_default();
+        if escaped {
+            serde_json::from_slice::<String>(quoted)
+                .map(|s| Some(Cow::Owned(s)))
+                .map_err(|_| self.invalid("invalid unicode code point"))
+        } else {
+            // Checked as UTF-8 while scanned; this check cannot fail.
+            std::str::from_utf8(inner)
+                .map(|s| Some(Cow::Borrowed(s)))
+                .map_err(|_| self.invalid("invalid unicode code point"))
+        }
+    }
+
+    /// When the value is an array, hands each element to `visit` as a member with an empty
+    /// name and answers `true`; any other value is scanned and answers `false`.
+    pub fn array(
+        &mut self,
+        visit: impl FnMut(&mut Member<'_, 'a>) -> Result<(), ScanError>,
+    ) -> Result<bool, ScanError> {
+        if self.value.is_some() {
+            return Ok(false);
+        }
+        let start = self.s.i;
+        let is_array = self.s.elements(visit)?;
+        if !is_array {
+            self.s.value()?;
+        }
+        self.value = Some(start..self.s.i);
+        Ok(is_array)
     }
 
     /// Scans the value (once) and returns its bytes.
@@ -295,9 +359,11 @@ impl<'a> Scanner<'a> {
         loop {
             let key = self.key()?;
             self.ws();
+            let start = self.i;
             let mut m = Member {
                 s: self,
                 key,
+                start,
                 value: None,
             };
             visit(&mut m)?;
@@ -317,6 +383,57 @@ impl<'a> Scanner<'a> {
                 }
                 Some(_) => return Err(self.err("expected `,` or `}`")),
                 None => return Err(self.err("EOF while parsing an object")),
+            }
+        }
+    }
+
+    /// An array's elements, each handed to `visit`; `false` (nothing consumed) when the value
+    /// at the cursor is not an array.
+    fn elements(
+        &mut self,
+        mut visit: impl FnMut(&mut Member<'_, 'a>) -> Result<(), ScanError>,
+    ) -> Result<bool, ScanError> {
+        if self.peek() != Some(b'[') {
+            return Ok(false);
+        }
+        if self.depth >= MAX_DEPTH {
+            return Err(self.err("recursion limit exceeded"));
+        }
+        self.i += 1;
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(true);
+        }
+        self.depth += 1;
+        loop {
+            let start = self.i;
+            let mut m = Member {
+                s: self,
+                key: Key {
+                    raw: b"",
+                    escaped: false,
+                },
+                start,
+                value: None,
+            };
+            visit(&mut m)?;
+            if m.value.is_none() {
+                m.value()?;
+            }
+            self.ws();
+            match self.peek() {
+                Some(b',') => {
+                    self.i += 1;
+                    self.ws();
+                }
+                Some(b']') => {
+                    self.i += 1;
+                    self.depth -= 1;
+                    return Ok(true);
+                }
+                Some(_) => return Err(self.err("expected `,` or `]`")),
+                None => return Err(self.err("EOF while parsing a list")),
             }
         }
     }
