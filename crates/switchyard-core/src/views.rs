@@ -111,33 +111,34 @@ impl<'a> OaChunkView<'a> {
         let mut view = Self::default();
         scan::walk(data, |m| {
             let key = m.key();
-            if key.is("choices") {
-                let mut choices = Vec::new();
-                let is_array = m.array(|c| {
-                    choices.push(OaChoiceView::read(c)?);
-                    Ok(())
-                })?;
-                if !is_array && m.raw()? != b"null" {
-                    return Err(m.invalid("invalid type: expected an array of choices"));
+            match (&*key.resolved(), identity) {
+                (b"choices", _) => {
+                    let mut choices = Vec::new();
+                    let is_array = m.array(|c| {
+                        choices.push(OaChoiceView::read(c)?);
+                        Ok(())
+                    })?;
+                    if !is_array && m.raw()? != b"null" {
+                        return Err(m.invalid("invalid type: expected an array of choices"));
+                    }
+                    view.choices = choices;
                 }
-                view.choices = choices;
-            } else if key.is("usage") {
-                view.usage = Some(m.raw()?).filter(|u| *u != b"null");
-            } else if key.is("error") {
-                let raw = m.raw()?;
-                view.error = serde_json::from_slice::<Option<serde_json::Value>>(raw)
-                    .map_err(|_| m.invalid("invalid error object"))?;
-            } else if !identity {
-            } else if key.is("id") {
-                view.id = m.str()?;
-            } else if key.is("model") {
-                view.model = m.str()?;
-            } else if key.is("created") {
-                view.created = match m.count()? {
-                    Some(n) => Some(n),
-                    None if m.raw()? == b"null" => None,
-                    None => return Err(m.invalid("invalid type: expected an integer")),
-                };
+                (b"usage", _) => view.usage = Some(m.raw()?).filter(|u| *u != b"null"),
+                (b"error", _) => {
+                    let raw = m.raw()?;
+                    view.error = serde_json::from_slice::<Option<serde_json::Value>>(raw)
+                        .map_err(|_| m.invalid("invalid error object"))?;
+                }
+                (b"id", true) => view.id = m.str()?,
+                (b"model", true) => view.model = m.str()?,
+                (b"created", true) => {
+                    view.created = match m.count()? {
+                        Some(n) => Some(n),
+                        None if m.raw()? == b"null" => None,
+                        None => return Err(m.invalid("invalid type: expected an integer")),
+                    }
+                }
+                _ => {}
             }
             Ok(())
         })?;
@@ -149,18 +150,19 @@ impl<'a> OaChoiceView<'a> {
     fn read(m: &mut scan::Member<'_, 'a>) -> Result<Self, ScanError> {
         let mut view = Self::default();
         let is_object = m.object(|f| {
-            let key = f.key();
-            if key.is("delta") {
-                let mut delta = OaDeltaView::default();
-                if f.object(|d| delta.read_member(d))? {
-                    view.delta = Some(delta);
-                } else if f.raw()? == b"null" {
-                    view.delta = None;
-                } else {
-                    return Err(f.invalid("invalid type: expected a delta object"));
+            match &*f.key().resolved() {
+                b"delta" => {
+                    let mut delta = OaDeltaView::default();
+                    if f.object(|d| delta.read_member(d))? {
+                        view.delta = Some(delta);
+                    } else if f.raw()? == b"null" {
+                        view.delta = None;
+                    } else {
+                        return Err(f.invalid("invalid type: expected a delta object"));
+                    }
                 }
-            } else if key.is("finish_reason") {
-                view.finish_reason = f.str()?.map(|r| finish_reason(&r));
+                b"finish_reason" => view.finish_reason = f.str()?.map(|r| finish_reason(&r)),
+                _ => {}
             }
             Ok(())
         })?;
@@ -173,15 +175,12 @@ impl<'a> OaChoiceView<'a> {
 
 impl<'a> OaDeltaView<'a> {
     fn read_member(&mut self, d: &mut scan::Member<'_, 'a>) -> Result<(), ScanError> {
-        let key = d.key();
-        if key.is("content") {
-            self.content = d.str()?;
-        } else if key.is("reasoning_content") {
-            self.reasoning_content = d.str()?;
-        } else if key.is("reasoning") {
-            self.reasoning = d.str()?;
-        } else if key.is("tool_calls") {
-            self.tool_calls = d.raw()? != b"null";
+        match &*d.key().resolved() {
+            b"content" => self.content = d.str()?,
+            b"reasoning_content" => self.reasoning_content = d.str()?,
+            b"reasoning" => self.reasoning = d.str()?,
+            b"tool_calls" => self.tool_calls = d.raw()? != b"null",
+            _ => {}
         }
         Ok(())
     }

@@ -19,29 +19,46 @@ use std::ops::Range;
 /// Deepest nesting accepted (`serde_json`'s recursion limit for typed values).
 pub const MAX_DEPTH: u32 = 128;
 
-/// Why a body is not valid JSON, and where.
+/// Why a body is not valid JSON, and where. Boxed: every step of the scanner returns a
+/// `Result`, which stays one register wide this way (errors are the cold path).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{what} at line {line} column {column}")]
-pub struct ScanError {
-    /// What is wrong (`serde_json`'s wording).
-    pub what: &'static str,
-    /// 1-based line of the offending byte.
-    pub line: usize,
-    /// 1-based column (bytes) of the offending byte.
-    pub column: usize,
+#[error("{} at line {} column {}", .0.what, .0.line, .0.column)]
+pub struct ScanError(Box<Where>);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Where {
+    what: &'static str,
+    line: usize,
+    column: usize,
 }
 
 impl ScanError {
     #[cold]
+    #[inline(never)]
     fn at(body: &[u8], offset: usize, what: &'static str) -> Self {
         let before = body.get(..offset).unwrap_or(body);
         let line = 1 + memchr::memchr_iter(b'\n', before).count();
         let line_start = memchr::memrchr(b'\n', before).map_or(0, |i| i + 1);
-        Self {
+        Self(Box::new(Where {
             what,
             line,
             column: offset - line_start + usize::from(offset < body.len()),
-        }
+        }))
+    }
+
+    /// What is wrong (`serde_json`'s wording).
+    pub fn what(&self) -> &'static str {
+        self.0.what
+    }
+
+    /// 1-based line of the offending byte.
+    pub fn line(&self) -> usize {
+        self.0.line
+    }
+
+    /// 1-based column (bytes) of the offending byte.
+    pub fn column(&self) -> usize {
+        self.0.column
     }
 }
 
@@ -772,18 +789,21 @@ mod tests {
     fn errors_say_what_and_where() {
         let e = validate(b"{\"a\":1,\n \"b\":tru}").unwrap_err();
         assert_eq!(e.to_string(), "expected ident at line 2 column 9");
-        assert_eq!(validate(b"").unwrap_err().what, "EOF while parsing a value");
-        assert_eq!(validate(b"{} x").unwrap_err().what, "trailing characters");
         assert_eq!(
-            object(b"[1]", |_, _| ()).unwrap_err().what,
+            validate(b"").unwrap_err().what(),
+            "EOF while parsing a value"
+        );
+        assert_eq!(validate(b"{} x").unwrap_err().what(), "trailing characters");
+        assert_eq!(
+            object(b"[1]", |_, _| ()).unwrap_err().what(),
             "expected a JSON object"
         );
         assert_eq!(
-            validate(b"\"a\x01\"").unwrap_err().what,
+            validate(b"\"a\x01\"").unwrap_err().what(),
             "control character (\\u0000-\\u001F) found while parsing a string"
         );
         assert_eq!(
-            validate(b"\"\xff\"").unwrap_err().what,
+            validate(b"\"\xff\"").unwrap_err().what(),
             "invalid unicode code point"
         );
     }
@@ -800,7 +820,7 @@ mod tests {
                     Ok(()) => assert!(depth <= 128),
                     Err(e) => {
                         assert!(depth > 128);
-                        assert_eq!(e.what, "recursion limit exceeded");
+                        assert_eq!(e.what(), "recursion limit exceeded");
                     }
                 }
             }
@@ -840,7 +860,7 @@ mod tests {
             m.object(|f| f.count().map(drop))?;
             Ok(())
         });
-        assert_eq!(bad.unwrap_err().what, "invalid number");
+        assert_eq!(bad.unwrap_err().what(), "invalid number");
         // 127 levels below a walked object: 128 in all, accepted; one more is refused.
         for (extra, ok) in [(127, true), (128, false)] {
             let body = format!(r#"{{"a":{}0{}}}"#, "[".repeat(extra), "]".repeat(extra));
