@@ -17,6 +17,7 @@ use std::fmt;
 
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
+use smallvec::SmallVec;
 use switchyard_types::keys::{CowStr, KeyIn};
 use switchyard_types::openai::{FinishReason, LenientCount, Usage};
 use switchyard_types::scan::{self, ScanError};
@@ -27,8 +28,8 @@ pub(crate) struct OaChunkView<'a> {
     pub id: Option<Cow<'a, str>>,
     pub model: Option<Cow<'a, str>>,
     pub created: Option<u64>,
-    /// Empty when absent or `null`.
-    pub choices: Vec<OaChoiceView<'a>>,
+    /// Empty when absent or `null`; one inline (a chunk almost always has one choice).
+    pub choices: SmallVec<[OaChoiceView<'a>; 1]>,
     /// Raw (never `null`), parsed on its own: an odd usage object must not break the stream.
     pub usage: Option<&'a [u8]>,
     pub error: Option<serde_json::Value>,
@@ -113,7 +114,7 @@ impl<'a> OaChunkView<'a> {
             let key = m.key();
             match (&*key.resolved(), identity) {
                 (b"choices", _) => {
-                    let mut choices = Vec::new();
+                    let mut choices = SmallVec::new();
                     let is_array = m.array(|c| {
                         choices.push(OaChoiceView::read(c)?);
                         Ok(())

@@ -82,17 +82,24 @@ impl<'a> Key<'a> {
 
     /// The name with escapes resolved (borrowed when there were none). A name whose escapes
     /// do not form valid Unicode (a lone surrogate) resolves to its raw form.
+    #[inline]
     pub fn resolved(&self) -> Cow<'a, [u8]> {
-        if !self.escaped {
-            return Cow::Borrowed(self.raw);
+        if self.escaped {
+            Cow::Owned(self.unescape())
+        } else {
+            Cow::Borrowed(self.raw)
         }
+    }
+
+    #[cold]
+    fn unescape(&self) -> Vec<u8> {
         let mut quoted = Vec::with_capacity(self.raw.len() + 2);
         quoted.push(b'"');
         quoted.extend_from_slice(self.raw);
         quoted.push(b'"');
         match serde_json::from_slice::<String>(&quoted) {
-            Ok(s) => Cow::Owned(s.into_bytes()),
-            Err(_) => Cow::Borrowed(self.raw),
+            Ok(s) => s.into_bytes(),
+            Err(_) => self.raw.to_vec(),
         }
     }
 
