@@ -279,12 +279,14 @@ fn pass_openai(
         *done_written = true;
         return Ok(Some(ev.raw.clone()));
     }
-    let view = OaChunkView::read(&ev.data, tap.identity.is_none()).map_err(|e| {
-        UpstreamError::new(
-            ErrorClass::Malformed,
-            format!("malformed stream chunk: {e}"),
-        )
-    })?;
+    let mut view = OaChunkView::default();
+    view.read_into(&ev.data, tap.identity.is_none())
+        .map_err(|e| {
+            UpstreamError::new(
+                ErrorClass::Malformed,
+                format!("malformed stream chunk: {e}"),
+            )
+        })?;
     if let Some(err) = view.error {
         let msg = err
             .get("message")
