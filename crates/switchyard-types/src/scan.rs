@@ -150,7 +150,7 @@ pub fn walk<'a>(
 ) -> Result<(), ScanError> {
     let mut s = Scanner::new(body);
     s.ws();
-    if !s.members(visit)? {
+    if !s.container(true, visit)? {
         return Err(s.err_or_eof("expected a JSON object", "EOF while parsing a value"));
     }
     s.end()
@@ -160,26 +160,19 @@ pub fn walk<'a>(
 /// member's value reads a whole body the same way; then checks that nothing follows it.
 pub fn walk_value<'a>(
     body: &'a [u8],
-    visit: impl FnOnce(&mut Member<'_, 'a>) -> Result<(), ScanError>,
+    mut visit: impl FnMut(&mut Member<'_, 'a>) -> Result<(), ScanError>,
 ) -> Result<(), ScanError> {
     let mut s = Scanner::new(body);
     s.ws();
-    let start = s.i;
-    let mut m = Member {
-        s: &mut s,
-        key: Key {
-            raw: b"",
-            escaped: false,
-        },
-        start,
-        value: None,
-    };
-    visit(&mut m)?;
-    if m.value.is_none() {
-        m.value()?;
-    }
+    s.visit_value(NO_KEY, &mut visit)?;
     s.end()
 }
+
+/// The name of an array element, or of a whole body's value ([`walk_value`]).
+const NO_KEY: Key<'static> = Key {
+    raw: b"",
+    escaped: false,
+};
 
 /// One member of an object being walked: its name, and its value not scanned yet.
 pub struct Member<'s, 'a> {
@@ -255,16 +248,7 @@ impl<'a> Member<'_, 'a> {
         &mut self,
         visit: impl FnMut(&mut Member<'_, 'a>) -> Result<(), ScanError>,
     ) -> Result<bool, ScanError> {
-        if self.value.is_some() {
-            return Ok(false);
-        }
-        let start = self.s.i;
-        let is_array = self.s.elements(visit)?;
-        if !is_array {
-            self.s.value()?;
-        }
-        self.value = Some(start..self.s.i);
-        Ok(is_array)
+        self.container(false, visit)
     }
 
     /// Scans the value (once) and returns its bytes.
@@ -307,16 +291,24 @@ impl<'a> Member<'_, 'a> {
         &mut self,
         visit: impl FnMut(&mut Member<'_, 'a>) -> Result<(), ScanError>,
     ) -> Result<bool, ScanError> {
+        self.container(true, visit)
+    }
+
+    fn container(
+        &mut self,
+        object: bool,
+        visit: impl FnMut(&mut Member<'_, 'a>) -> Result<(), ScanError>,
+    ) -> Result<bool, ScanError> {
         if self.value.is_some() {
             return Ok(false);
         }
         let start = self.s.i;
-        let is_object = self.s.members(visit)?;
-        if !is_object {
+        let walked = self.s.container(object, visit)?;
+        if !walked {
             self.s.value()?;
         }
         self.value = Some(start..self.s.i);
-        Ok(is_object)
+        Ok(walked)
     }
 }
 
@@ -361,13 +353,15 @@ impl<'a> Scanner<'a> {
         self.err(if self.i >= self.b.len() { at_eof } else { what })
     }
 
-    /// An object's members, each handed to `visit`; `false` (nothing consumed) when the value
-    /// at the cursor is not an object.
-    fn members(
+    /// An object's members (`object`) or an array's elements, each handed to `visit`; `false`
+    /// (nothing consumed) when the value at the cursor is not that kind of container.
+    fn container(
         &mut self,
+        object: bool,
         mut visit: impl FnMut(&mut Member<'_, 'a>) -> Result<(), ScanError>,
     ) -> Result<bool, ScanError> {
-        if self.peek() != Some(b'{') {
+        let (open, close) = if object { (b'{', b'}') } else { (b'[', b']') };
+        if self.peek() != Some(open) {
             return Ok(false);
         }
         if self.depth >= MAX_DEPTH {
@@ -375,91 +369,52 @@ impl<'a> Scanner<'a> {
         }
         self.i += 1;
         self.ws();
-        if self.peek() == Some(b'}') {
+        if self.peek() == Some(close) {
             self.i += 1;
             return Ok(true);
         }
         self.depth += 1;
         loop {
-            let key = self.key()?;
-            self.ws();
-            let start = self.i;
-            let mut m = Member {
-                s: self,
-                key,
-                start,
-                value: None,
-            };
-            visit(&mut m)?;
-            if m.value.is_none() {
-                m.value()?;
-            }
+            let key = if object { self.key()? } else { NO_KEY };
+            self.visit_value(key, &mut visit)?;
             self.ws();
             match self.peek() {
                 Some(b',') => {
                     self.i += 1;
                     self.ws();
                 }
-                Some(b'}') => {
+                Some(c) if c == close => {
                     self.i += 1;
                     self.depth -= 1;
                     return Ok(true);
                 }
-                Some(_) => return Err(self.err("expected `,` or `}`")),
-                None => return Err(self.err("EOF while parsing an object")),
+                Some(_) if object => return Err(self.err("expected `,` or `}`")),
+                Some(_) => return Err(self.err("expected `,` or `]`")),
+                None if object => return Err(self.err("EOF while parsing an object")),
+                None => return Err(self.err("EOF while parsing a list")),
             }
         }
     }
 
-    /// An array's elements, each handed to `visit`; `false` (nothing consumed) when the value
-    /// at the cursor is not an array.
-    fn elements(
+    /// Hands the value at the cursor to `visit` as a member named `key`, and scans it after if
+    /// the visitor left it alone.
+    fn visit_value(
         &mut self,
-        mut visit: impl FnMut(&mut Member<'_, 'a>) -> Result<(), ScanError>,
-    ) -> Result<bool, ScanError> {
-        if self.peek() != Some(b'[') {
-            return Ok(false);
+        key: Key<'a>,
+        visit: &mut impl FnMut(&mut Member<'_, 'a>) -> Result<(), ScanError>,
+    ) -> Result<(), ScanError> {
+        let start = self.i;
+        let mut m = Member {
+            s: self,
+            key,
+            start,
+            value: None,
+        };
+        visit(&mut m)?;
+        if m.value.is_none() {
+            m.value()?;
         }
-        if self.depth >= MAX_DEPTH {
-            return Err(self.err("recursion limit exceeded"));
-        }
-        self.i += 1;
-        self.ws();
-        if self.peek() == Some(b']') {
-            self.i += 1;
-            return Ok(true);
-        }
-        self.depth += 1;
-        loop {
-            let start = self.i;
-            let mut m = Member {
-                s: self,
-                key: Key {
-                    raw: b"",
-                    escaped: false,
-                },
-                start,
-                value: None,
-            };
-            visit(&mut m)?;
-            if m.value.is_none() {
-                m.value()?;
-            }
-            self.ws();
-            match self.peek() {
-                Some(b',') => {
-                    self.i += 1;
-                    self.ws();
-                }
-                Some(b']') => {
-                    self.i += 1;
-                    self.depth -= 1;
-                    return Ok(true);
-                }
-                Some(_) => return Err(self.err("expected `,` or `]`")),
-                None => return Err(self.err("EOF while parsing a list")),
-            }
-        }
+        Ok(())
     }
 
     #[inline(always)]
