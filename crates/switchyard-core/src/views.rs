@@ -219,7 +219,7 @@ pub(crate) struct AnDeltaView<'a> {
 
 /// Token counts of an Anthropic `usage` object. A count that is not a non-negative integer
 /// marks the object `odd` (unknown usage) instead of failing the reply or the stream, as an
-/// OpenAI usage object is read ([`LenientUsage`]); `null` counts as absent.
+/// OpenAI usage object is read ([`Usage::read_lenient`]); `null` counts as absent.
 #[derive(Default, Clone, Copy)]
 pub(crate) struct AnUsage {
     pub input_tokens: Option<u64>,

@@ -330,7 +330,7 @@ fn special(w: u64) -> u64 {
 struct Scanner<'a> {
     b: &'a [u8],
     i: usize,
-    /// Objects being walked around the cursor ([`Scanner::members`]), for the nesting limit.
+    /// Objects being walked around the cursor ([`Scanner::container`]), for the nesting limit.
     depth: u32,
 }
 

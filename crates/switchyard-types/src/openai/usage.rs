@@ -135,7 +135,8 @@ impl Usage {
     }
 }
 
-/// Position of a usage key in [`lenient::NAMES`] order.
+/// Position of a usage key in the order of the `lenient` module's `NAMES` (prompt, completion,
+/// total, the two details objects, cached, cache creation, reasoning).
 fn lenient_field(key: &scan::Key<'_>) -> Option<usize> {
     let resolved;
     let name = if key.is_escaped() {
