@@ -1,8 +1,11 @@
 //! A validating JSON scanner: checks a body against RFC 8259's grammar and hands over its
-//! top-level members as byte ranges, without building any value.
+//! top-level members as byte ranges ([`object`]), or walks it ([`walk`]), handing each member
+//! to a visitor that reads what it needs (a count, a string, a nested object or array) in the
+//! same pass that validates the rest. No value is built that nobody reads.
 //!
-//! The gateway reads two or three members of bodies it otherwise forwards byte for byte (a
-//! request's `model` and `stream`, a reply's `usage`), yet must refuse a body that is not JSON.
+//! The gateway reads a few members of bodies it otherwise forwards byte for byte (a request's
+//! `model` and `stream`, a reply's `usage`, a stream chunk's deltas), yet must refuse a body
+//! that is not JSON.
 //! `serde_json` does both through its visitor machinery, about 13 instructions per byte on a
 //! provider's reply (`IgnoredAny` for every value, a UTF-8 check per key); this scanner walks the
 //! same bytes with no visitor and no recursion, eight string bytes at a time, and validates UTF-8
