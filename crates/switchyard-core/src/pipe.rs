@@ -330,7 +330,7 @@ fn pass_anthropic(tap: &mut Tap, ev: &SseEvent) -> Result<Option<Bytes>, Upstrea
     if ev.is_empty() {
         return Ok(Some(ev.raw.clone()));
     }
-    let view: AnEventView<'_> = serde_json::from_slice(&ev.data).map_err(|e| {
+    let view = AnEventView::read(&ev.data).map_err(|e| {
         UpstreamError::new(
             ErrorClass::Malformed,
             format!("malformed stream event: {e}"),

@@ -13,14 +13,23 @@
 //! success) and parse only its `usage`.
 
 use std::borrow::Cow;
-use std::fmt;
 
-use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-use serde::Deserialize;
 use smallvec::SmallVec;
-use switchyard_types::keys::{CowStr, KeyIn};
-use switchyard_types::openai::{FinishReason, LenientCount, Usage};
+use switchyard_types::openai::{FinishReason, Usage};
 use switchyard_types::scan::{self, ScanError};
+
+// The `serde` visitors the Anthropic views were read with, kept as the reference the scanning
+// readers are tested against.
+#[cfg(test)]
+use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+#[cfg(test)]
+use serde::Deserialize;
+#[cfg(test)]
+use std::fmt;
+#[cfg(test)]
+use switchyard_types::keys::{CowStr, KeyIn};
+#[cfg(test)]
+use switchyard_types::openai::LenientCount;
 
 /// One `chat.completion.chunk`, as far as the tap needs it.
 #[derive(Default)]
@@ -52,6 +61,7 @@ pub(crate) struct OaDeltaView<'a> {
 }
 
 /// The next value of `map` as an optional string, borrowed where it can be.
+#[cfg(test)]
 fn text<'de: 'a, 'a, A: MapAccess<'de>>(map: &mut A) -> Result<Option<Cow<'a, str>>, A::Error> {
     Ok(map.next_value::<Option<CowStr<'a>>>()?.map(|t| t.0))
 }
@@ -70,6 +80,7 @@ fn finish_reason(wire: &str) -> FinishReason {
 }
 
 /// A `Deserialize` for an object type whose visitor fills a default value member by member.
+#[cfg(test)]
 macro_rules! object_view {
     (
         $ty:ident $(<$lt:lifetime>)?, $what:literal, $names:expr,
@@ -196,7 +207,7 @@ impl<'a> OaDeltaView<'a> {
 }
 
 /// One Anthropic stream event (`message_start`, `content_block_delta`, `message_delta`, ...).
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(crate) struct AnEventView<'a> {
     /// The event's `type`.
     pub kind: Cow<'a, str>,
@@ -210,7 +221,7 @@ pub(crate) struct AnEventView<'a> {
 }
 
 /// A `delta`: text, thinking, or the message's stop reason.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq)]
 pub(crate) struct AnDeltaView<'a> {
     pub text: Option<Cow<'a, str>>,
     pub thinking: Option<Cow<'a, str>>,
@@ -220,7 +231,7 @@ pub(crate) struct AnDeltaView<'a> {
 /// Token counts of an Anthropic `usage` object. A count that is not a non-negative integer
 /// marks the object `odd` (unknown usage) instead of failing the reply or the stream, as an
 /// OpenAI usage object is read ([`Usage::read_lenient`]); `null` counts as absent.
-#[derive(Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct AnUsage {
     pub input_tokens: Option<u64>,
     pub output_tokens: Option<u64>,
@@ -229,18 +240,21 @@ pub(crate) struct AnUsage {
     pub odd: bool,
 }
 
-/// `message` of `message_start`, as far as its usage.
+/// `message` of `message_start`, as far as its usage (the test reference's).
+#[cfg(test)]
 #[derive(Default)]
 struct AnMessageView {
     usage: Option<AnUsage>,
 }
 
-/// `content_block` of `content_block_start`, as far as its type.
+/// `content_block` of `content_block_start`, as far as its type (the test reference's).
+#[cfg(test)]
 #[derive(Default)]
 struct AnBlockView<'a> {
     kind: Option<Cow<'a, str>>,
 }
 
+#[cfg(test)]
 object_view!(
     AnEventView<'a>,
     "a stream event object",
@@ -272,6 +286,7 @@ object_view!(
     }
 );
 
+#[cfg(test)]
 object_view!(
     AnDeltaView<'a>,
     "a delta object",
@@ -285,6 +300,7 @@ object_view!(
     }
 );
 
+#[cfg(test)]
 object_view!(
     AnBlockView<'a>,
     "a content block object",
@@ -294,6 +310,7 @@ object_view!(
     }
 );
 
+#[cfg(test)]
 object_view!(
     AnMessageView,
     "a message object",
@@ -304,7 +321,9 @@ object_view!(
 );
 
 /// Any JSON value: an object is read member by member; anything else (a number, a string, an
-/// array) is an odd usage rather than a failed reply or event.
+/// array) is an odd usage rather than a failed reply or event. (The reference the scanning
+/// reader is tested against.)
+#[cfg(test)]
 impl<'de> Deserialize<'de> for AnUsage {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         const NAMES: &[&str] = &[
@@ -376,6 +395,117 @@ impl<'de> Deserialize<'de> for AnUsage {
     }
 }
 
+impl<'a> AnEventView<'a> {
+    /// Reads one event's `data` in one pass of [`scan`] (which also validates it); a member
+    /// the view reads of the wrong type is an error, as it is to a typed parser.
+    pub(crate) fn read(data: &'a [u8]) -> Result<Self, ScanError> {
+        let mut view = Self::default();
+        scan::walk(data, |m| {
+            match &*m.key().resolved() {
+                b"type" => view.kind = m.str()?.unwrap_or_default(),
+                b"message" => {
+                    let mut usage = None;
+                    let is_object = m.object(|f| {
+                        if f.key().is("usage") {
+                            usage = AnUsage::read_member(f)?;
+                        }
+                        Ok(())
+                    })?;
+                    if !is_object && m.raw()? != b"null" {
+                        return Err(m.invalid("invalid type: expected a message object"));
+                    }
+                    view.message_usage = usage;
+                }
+                b"delta" => {
+                    let mut delta = AnDeltaView::default();
+                    let is_object = m.object(|f| {
+                        match &*f.key().resolved() {
+                            b"text" => delta.text = f.str()?,
+                            b"thinking" => delta.thinking = f.str()?,
+                            b"stop_reason" => delta.stop_reason = f.str()?,
+                            _ => {}
+                        }
+                        Ok(())
+                    })?;
+                    if !is_object && m.raw()? != b"null" {
+                        return Err(m.invalid("invalid type: expected a delta object"));
+                    }
+                    view.delta = is_object.then_some(delta);
+                }
+                b"usage" => view.usage = AnUsage::read_member(m)?,
+                b"content_block" => {
+                    let mut kind = None;
+                    let is_object = m.object(|f| {
+                        if f.key().is("type") {
+                            kind = f.str()?;
+                        }
+                        Ok(())
+                    })?;
+                    if !is_object && m.raw()? != b"null" {
+                        return Err(m.invalid("invalid type: expected a content block object"));
+                    }
+                    view.block_kind = kind;
+                }
+                b"error" => {
+                    let raw = m.raw()?;
+                    view.error = serde_json::from_slice::<Option<serde_json::Value>>(raw)
+                        .map_err(|_| m.invalid("invalid error object"))?;
+                }
+                _ => {}
+            }
+            Ok(())
+        })?;
+        Ok(view)
+    }
+}
+
+impl AnUsage {
+    /// An unknown usage: a value that is not a usage object at all.
+    const ODD: AnUsage = AnUsage {
+        input_tokens: None,
+        output_tokens: None,
+        cache_read_input_tokens: None,
+        cache_creation_input_tokens: None,
+        odd: true,
+    };
+
+    /// Reads a `usage` member: `None` for `null`, odd for anything but an object, and within
+    /// an object a count that is not a non-negative integer (nor `null`) marks it odd.
+    pub(crate) fn read_member(m: &mut scan::Member<'_, '_>) -> Result<Option<Self>, ScanError> {
+        let mut u = AnUsage::default();
+        let is_object = m.object(|f| {
+            let field = match &*f.key().resolved() {
+                b"input_tokens" => 0,
+                b"output_tokens" => 1,
+                b"cache_read_input_tokens" => 2,
+                b"cache_creation_input_tokens" => 3,
+                _ => return Ok(()),
+            };
+            let n = match f.count()? {
+                Some(n) => Some(n),
+                None => {
+                    u.odd |= f.raw()? != b"null";
+                    None
+                }
+            };
+            match field {
+                0 => u.input_tokens = n,
+                1 => u.output_tokens = n,
+                2 => u.cache_read_input_tokens = n,
+                _ => u.cache_creation_input_tokens = n,
+            }
+            Ok(())
+        })?;
+        Ok(if is_object {
+            Some(u)
+        } else if m.raw()? == b"null" {
+            None
+        } else {
+            Some(Self::ODD)
+        })
+    }
+}
+
 /// A same-format OpenAI reply: usage (read leniently: an odd usage object never fails the
 /// reply), and whether it has non-null `choices`.
 #[derive(Default)]
@@ -408,15 +538,12 @@ pub(crate) struct AnReplyView {
 }
 
 impl AnReplyView {
-    /// Validates the whole reply ([`scan`]) and reads its two members; only `usage` is parsed.
+    /// Validates the whole reply ([`scan`]) and reads its two members in the same pass.
     pub(crate) fn read(body: &[u8]) -> Result<Self, ScanError> {
         let mut view = Self::default();
         scan::walk(body, |m| {
             if m.key().is("usage") {
-                let raw = m.raw()?;
-                view.usage = serde_json::from_slice::<Option<AnUsage>>(raw)
-                    .ok()
-                    .flatten();
+                view.usage = AnUsage::read_member(m)?;
             } else if m.key().is("content") {
                 view.content = m.raw()? != b"null";
             }
@@ -551,7 +678,7 @@ mod tests {
     #[test]
     fn anthropic_events_read_as_expected() {
         use super::AnEventView;
-        let an = |json: &'static str| serde_json::from_str::<AnEventView<'static>>(json).unwrap();
+        let an = |json: &'static str| AnEventView::read(json.as_bytes()).unwrap();
 
         let start = an(
             r#"{"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5","stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":10,"output_tokens":1}}}"#,
@@ -609,12 +736,58 @@ mod tests {
                 .unwrap()
                 .odd
         );
-        for bad in ["[]", r#"{"type":1}"#] {
-            assert!(
-                serde_json::from_str::<AnEventView<'_>>(bad).is_err(),
-                "{bad}"
-            );
+        for bad in [
+            "[]",
+            r#"{"type":1}"#,
+            r#"{"type":"message_start","message":[]}"#,
+            r#"{"type":"content_block_delta","delta":"x"}"#,
+            r#"{"type":"content_block_start","content_block":{"type":7}}"#,
+            r#"{"type":"ping"} x"#,
+        ] {
+            assert!(AnEventView::read(bad.as_bytes()).is_err(), "{bad}");
         }
+    }
+
+    /// The scanning reader reads what the `serde` visitors it replaced read, and refuses what
+    /// they refused, on real events and every single-byte edit of them that is still UTF-8.
+    #[test]
+    fn anthropic_events_read_as_the_serde_views_did() {
+        use super::AnEventView;
+        let events = [
+            r#"{"type":"message_start","message":{"id":"msg_01","type":"message","role":"assistant","content":[],"model":"claude-sonnet-4-5","stop_reason":null,"usage":{"input_tokens":25,"cache_creation_input_tokens":0,"cache_read_input_tokens":10,"output_tokens":1}}}"#,
+            r#"{"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_01","input":{}}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"Hi caf\u00e9"}}"#,
+            r#"{"type":"content_block_delta","index":0,"delta":{"type":"thinking_delta","thinking":"hm"}}"#,
+            r#"{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}"#,
+            r#"{"type":"message_delta","usage":{"output_tokens":"15","input_tokens":null,"cache_read_input_tokens":-1}}"#,
+            r#"{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}"#,
+            r#"{"type":"message_stop","usage":[1],"message":null,"delta":null,"content_block":null}"#,
+        ];
+        let mut compared = 0;
+        let mut check = |json: &[u8]| {
+            if std::str::from_utf8(json).is_err() {
+                return;
+            }
+            let want = serde_json::from_slice::<AnEventView<'_>>(json).ok();
+            let got = AnEventView::read(json).ok();
+            assert_eq!(got, want, "{}", String::from_utf8_lossy(json));
+            compared += 1;
+        };
+        for event in events {
+            let event = event.as_bytes();
+            check(event);
+            for i in 0..event.len() {
+                let mut v = event.to_vec();
+                v.remove(i);
+                check(&v);
+                for &b in b"0123456789-.\"{}[]:,nulx " {
+                    let mut v = event.to_vec();
+                    v[i] = b;
+                    check(&v);
+                }
+            }
+        }
+        assert!(compared > 10_000, "{compared}");
     }
 
     /// A real Chat Completions response (OpenAI's shape, as the simulator sends it).
