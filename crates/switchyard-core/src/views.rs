@@ -135,16 +135,13 @@ impl<'a> OaChunkView<'a> {
             match (&*key.resolved(), identity) {
                 (b"choices", _) => {
                     self.choices.clear();
-                    let is_array = m.array(|c| {
+                    m.array_or_null("invalid type: expected an array of choices", |c| {
                         self.choices.push(OaChoiceView::default());
                         match self.choices.last_mut() {
                             Some(choice) => choice.read_into(c),
                             None => Ok(()),
                         }
                     })?;
-                    if !is_array && m.raw()? != b"null" {
-                        return Err(m.invalid("invalid type: expected an array of choices"));
-                    }
                 }
                 (b"usage", _) => self.usage = Some(m.raw()?).filter(|u| *u != b"null"),
                 (b"error", _) => {
@@ -174,10 +171,9 @@ impl<'a> OaChoiceView<'a> {
             match &*f.key().resolved() {
                 b"delta" => {
                     let delta = self.delta.insert(OaDeltaView::default());
-                    if !f.object(|d| delta.read_member(d))? {
-                        if f.raw()? != b"null" {
-                            return Err(f.invalid("invalid type: expected a delta object"));
-                        }
+                    if !f.object_or_null("invalid type: expected a delta object", |d| {
+                        delta.read_member(d)
+                    })? {
                         self.delta = None;
                     }
                 }
@@ -333,13 +329,7 @@ impl<'de> Deserialize<'de> for AnUsage {
             "cache_creation_input_tokens",
         ];
         struct V;
-        const ODD: AnUsage = AnUsage {
-            input_tokens: None,
-            output_tokens: None,
-            cache_read_input_tokens: None,
-            cache_creation_input_tokens: None,
-            odd: true,
-        };
+        const ODD: AnUsage = AnUsage::ODD;
         impl<'de> Visitor<'de> for V {
             type Value = AnUsage;
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -405,45 +395,37 @@ impl<'a> AnEventView<'a> {
                 b"type" => view.kind = m.str()?.unwrap_or_default(),
                 b"message" => {
                     let mut usage = None;
-                    let is_object = m.object(|f| {
+                    m.object_or_null("invalid type: expected a message object", |f| {
                         if f.key().is("usage") {
                             usage = AnUsage::read_member(f)?;
                         }
                         Ok(())
                     })?;
-                    if !is_object && m.raw()? != b"null" {
-                        return Err(m.invalid("invalid type: expected a message object"));
-                    }
                     view.message_usage = usage;
                 }
                 b"delta" => {
                     let mut delta = AnDeltaView::default();
-                    let is_object = m.object(|f| {
-                        match &*f.key().resolved() {
-                            b"text" => delta.text = f.str()?,
-                            b"thinking" => delta.thinking = f.str()?,
-                            b"stop_reason" => delta.stop_reason = f.str()?,
-                            _ => {}
-                        }
-                        Ok(())
-                    })?;
-                    if !is_object && m.raw()? != b"null" {
-                        return Err(m.invalid("invalid type: expected a delta object"));
-                    }
+                    let is_object =
+                        m.object_or_null("invalid type: expected a delta object", |f| {
+                            match &*f.key().resolved() {
+                                b"text" => delta.text = f.str()?,
+                                b"thinking" => delta.thinking = f.str()?,
+                                b"stop_reason" => delta.stop_reason = f.str()?,
+                                _ => {}
+                            }
+                            Ok(())
+                        })?;
                     view.delta = is_object.then_some(delta);
                 }
                 b"usage" => view.usage = AnUsage::read_member(m)?,
                 b"content_block" => {
                     let mut kind = None;
-                    let is_object = m.object(|f| {
+                    m.object_or_null("invalid type: expected a content block object", |f| {
                         if f.key().is("type") {
                             kind = f.str()?;
                         }
                         Ok(())
                     })?;
-                    if !is_object && m.raw()? != b"null" {
-                        return Err(m.invalid("invalid type: expected a content block object"));
-                    }
                     view.block_kind = kind;
                 }
                 b"error" => {
@@ -517,16 +499,8 @@ pub(crate) struct OaReplyView {
 impl OaReplyView {
     /// Validates the whole reply ([`scan`]) and reads its two members in the same pass.
     pub(crate) fn read(body: &[u8]) -> Result<Self, ScanError> {
-        let mut view = Self::default();
-        scan::walk(body, |m| {
-            if m.key().is("usage") {
-                view.usage = Usage::read_member(m)?;
-            } else if m.key().is("choices") {
-                view.choices = m.raw()? != b"null";
-            }
-            Ok(())
-        })?;
-        Ok(view)
+        let (usage, choices) = read_reply(body, "choices", Usage::read_member)?;
+        Ok(Self { usage, choices })
     }
 }
 
@@ -540,17 +514,29 @@ pub(crate) struct AnReplyView {
 impl AnReplyView {
     /// Validates the whole reply ([`scan`]) and reads its two members in the same pass.
     pub(crate) fn read(body: &[u8]) -> Result<Self, ScanError> {
-        let mut view = Self::default();
-        scan::walk(body, |m| {
-            if m.key().is("usage") {
-                view.usage = AnUsage::read_member(m)?;
-            } else if m.key().is("content") {
-                view.content = m.raw()? != b"null";
-            }
-            Ok(())
-        })?;
-        Ok(view)
+        let (usage, content) = read_reply(body, "content", AnUsage::read_member)?;
+        Ok(Self { usage, content })
     }
+}
+
+/// Validates a reply and reads, in one pass, its `usage` (with `read_usage`; the last one
+/// wins) and whether its `payload` member is present and not `null`.
+fn read_reply<U>(
+    body: &[u8],
+    payload: &str,
+    read_usage: impl Fn(&mut scan::Member<'_, '_>) -> Result<Option<U>, ScanError>,
+) -> Result<(Option<U>, bool), ScanError> {
+    let mut usage = None;
+    let mut present = false;
+    scan::walk(body, |m| {
+        if m.key().is("usage") {
+            usage = read_usage(m)?;
+        } else if m.key().is(payload) {
+            present = m.raw()? != b"null";
+        }
+        Ok(())
+    })?;
+    Ok((usage, present))
 }
 
 #[cfg(test)]

@@ -297,6 +297,41 @@ impl<'a> Member<'_, 'a> {
         self.container(true, visit)
     }
 
+    /// [`Member::object`] for a member that must be an object or `null`: `true` for an object
+    /// (walked), `false` for `null`, the error `invalid` for any other value.
+    pub fn object_or_null(
+        &mut self,
+        invalid: &'static str,
+        visit: impl FnMut(&mut Member<'_, 'a>) -> Result<(), ScanError>,
+    ) -> Result<bool, ScanError> {
+        self.container_or_null(true, invalid, visit)
+    }
+
+    /// [`Member::array`] for a member that must be an array or `null`, as
+    /// [`Member::object_or_null`].
+    pub fn array_or_null(
+        &mut self,
+        invalid: &'static str,
+        visit: impl FnMut(&mut Member<'_, 'a>) -> Result<(), ScanError>,
+    ) -> Result<bool, ScanError> {
+        self.container_or_null(false, invalid, visit)
+    }
+
+    fn container_or_null(
+        &mut self,
+        object: bool,
+        invalid: &'static str,
+        visit: impl FnMut(&mut Member<'_, 'a>) -> Result<(), ScanError>,
+    ) -> Result<bool, ScanError> {
+        if self.container(object, visit)? {
+            return Ok(true);
+        }
+        match self.raw()? {
+            b"null" => Ok(false),
+            _ => Err(self.invalid(invalid)),
+        }
+    }
+
     fn container(
         &mut self,
         object: bool,
