@@ -1,9 +1,10 @@
 //! Borrowed top-level view of a JSON request body, for the same-format fast path.
 //!
 //! The body is validated and split into its top-level members by [`crate::scan`] without
-//! parsing their values: each value stays a byte range of the input. Routing reads the few fields it needs (model,
-//! stream flag), and [`Members::rewrite`] writes the body back with the model replaced and
-//! chosen members dropped or added, every other value byte for byte as the client sent it.
+//! parsing their values: each value stays a byte range of the input. Routing reads the few
+//! fields it needs (model, stream flag), and [`Members::rewrite`] writes the body back with the
+//! model replaced and chosen members dropped or added, every other value byte for byte as the
+//! client sent it.
 
 use serde::Deserialize;
 
