@@ -1100,6 +1100,10 @@ def targets(results):
     beside(T, c1, lambda q: fmt_us(q["added_p50_us"]))
     add("added latency, c=1, p99 ≤ 150 µs", c1 and c1["added_p99_us"], 150, us)
     beside(T, c1, lambda q: fmt_us(q["added_p99_us"]))
+    bp = results.get("chat-c1-busy-poll")
+    if bp:
+        add("added latency, c=1, p50 ≤ 50 µs, with `server.busy_poll: 1ms`", bp["added_p50_us"], 50, us)
+        add("added latency, c=1, p99 ≤ 150 µs, with `server.busy_poll: 1ms`", bp["added_p99_us"], 150, us)
     us1 = lambda v: f"{v:.1f} µs"
     split = lambda r: (lambda v: us1(v) + (f" ({r['gw_user_us_per_req']:.1f} user + {r['gw_sys_us_per_req']:.1f} kernel)"
                                           if r and "gw_user_us_per_req" in r else ""))
@@ -1191,7 +1195,7 @@ during every measurement). Environment: `BENCH_GATEWAY_CPU` / `BENCH_LOAD_CPU` (
 
 KINDS = {"oha": scenario_oha, "stream": scenario_stream, "open-streams": scenario_open_streams,
          "callgrind": scenario_callgrind}
-ORDER = ["chat-c1", "chat-c16", "chat-c64", "chat-c64-h2", "full-path-c64", "chat-c256", "stream-50", "cross-format",
+ORDER = ["chat-c1", "chat-c1-busy-poll", "chat-c16", "chat-c64", "chat-c64-h2", "full-path-c64", "chat-c256", "stream-50", "cross-format",
          "large-body", "open-streams-1000", "open-streams-5000", "open-streams-5000-h2", "open-streams-5000-tls",
          "open-streams-5000-tls-h1", "instructions", "instructions-routed"]
 

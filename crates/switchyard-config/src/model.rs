@@ -76,6 +76,10 @@ pub struct ServerConfig {
     pub client_header_timeout: Duration,
     /// How long a client connection may sit idle between requests before it is closed.
     pub client_idle_timeout: Duration,
+    /// Busy polling: after bytes arrive from a client, the runtime keeps polling its sockets
+    /// for this long instead of sleeping, so that the next event finds the CPU awake. `None`
+    /// (the default) sleeps at once.
+    pub busy_poll: Option<Duration>,
 }
 
 /// Policy for request parameters the chosen provider does not support.

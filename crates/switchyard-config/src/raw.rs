@@ -31,6 +31,7 @@ pub(crate) struct RawServer {
     pub(crate) providers_from_env: Option<bool>,
     pub(crate) client_header_timeout: Option<String>,
     pub(crate) client_idle_timeout: Option<String>,
+    pub(crate) busy_poll: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

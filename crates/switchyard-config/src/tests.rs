@@ -131,6 +131,29 @@ fn docs_examples_parse() {
     assert!(blocks >= 2, "found {blocks} yaml blocks");
 }
 
+/// Every benchmark scenario's `bench/scenarios/*/gateway.yaml` validates, so that a config
+/// change cannot break the harness unnoticed.
+#[test]
+fn bench_scenario_configs_parse() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let dir = root.join("bench/scenarios");
+    let tls = root.join("crates/switchyard-sim/testdata/tls");
+    let env = env(&[
+        ("BENCH_SIM", "127.0.0.1:14010"),
+        ("BENCH_TLS_DIR", tls.to_str().unwrap()),
+    ]);
+    let mut configs = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path().join("gateway.yaml");
+        let Ok(yaml) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        load_str(&yaml, &env).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        configs += 1;
+    }
+    assert!(configs >= 10, "found {configs} scenario configs in {}", dir.display());
+}
+
 #[test]
 fn http_version_is_auto_unless_set() {
     let yaml =
@@ -253,4 +276,18 @@ fn client_timeouts_default_parse_and_refuse_under_a_second() {
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("server.client_header_timeout"), "{err}");
+}
+
+#[test]
+fn busy_poll_is_off_by_default_and_zero_turns_it_off() {
+    let cfg = load_str("version: 1\n", &env(&[])).unwrap();
+    assert_eq!(cfg.server.busy_poll, None);
+    let cfg = load_str("server: { busy_poll: 200us }\n", &env(&[])).unwrap();
+    assert_eq!(cfg.server.busy_poll, Some(Duration::from_micros(200)));
+    let cfg = load_str("server: { busy_poll: 0 }\n", &env(&[])).unwrap();
+    assert_eq!(cfg.server.busy_poll, None);
+    let err = load_str("server: { busy_poll: fast }\n", &env(&[]))
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("server.busy_poll"), "{err}");
 }

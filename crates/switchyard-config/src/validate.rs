@@ -378,6 +378,8 @@ fn server(raw: &RawServer, env: &HashMap<String, String>) -> Result<ServerConfig
             ));
         }
     }
+    let busy_poll = duration(&raw.busy_poll, Duration::ZERO, "server.busy_poll")?;
+    let busy_poll = (!busy_poll.is_zero()).then_some(busy_poll);
     Ok(ServerConfig {
         listen,
         master_key,
@@ -385,6 +387,7 @@ fn server(raw: &RawServer, env: &HashMap<String, String>) -> Result<ServerConfig
         unsupported_params,
         client_header_timeout,
         client_idle_timeout,
+        busy_poll,
     })
 }
 

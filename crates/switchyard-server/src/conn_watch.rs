@@ -35,6 +35,7 @@ use tokio::net::TcpStream;
 use tokio::task::AbortHandle;
 use tokio::time::Instant;
 
+use crate::busy_poll::BusyPoll;
 use crate::edge::{App, AppFuture};
 use crate::extract::BoxError;
 
@@ -64,16 +65,25 @@ impl Activity {
     }
 }
 
-/// The client's socket, counting reads that return bytes.
+/// The client's socket, counting reads that return bytes (and telling busy polling).
 #[derive(Debug)]
 pub(crate) struct CountedStream {
     inner: TcpStream,
     activity: Arc<Activity>,
+    busy_poll: Option<Arc<BusyPoll>>,
 }
 
 impl CountedStream {
-    pub(crate) fn new(inner: TcpStream, activity: Arc<Activity>) -> Self {
-        Self { inner, activity }
+    pub(crate) fn new(
+        inner: TcpStream,
+        activity: Arc<Activity>,
+        busy_poll: Option<Arc<BusyPoll>>,
+    ) -> Self {
+        Self {
+            inner,
+            activity,
+            busy_poll,
+        }
     }
 }
 
@@ -87,6 +97,9 @@ impl AsyncRead for CountedStream {
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
             self.activity.reads.fetch_add(1, Ordering::Relaxed);
+            if let Some(busy) = &self.busy_poll {
+                busy.poke();
+            }
         }
         polled
     }

@@ -3,6 +3,7 @@
 
 mod app;
 mod auth;
+mod busy_poll;
 mod conn_watch;
 mod edge;
 mod error;

@@ -6,7 +6,8 @@
 //! settings. Here: `TCP_NODELAY` on every accepted socket (Nagle plus delayed ACKs would hold
 //! small SSE events back by ~40 ms), client header and idle timeouts (`conn_watch`: one sweeper
 //! for all connections instead of hyper's timer per request), and accept errors (such as
-//! running out of file descriptors) that back off instead of ending the server. The OpenAI
+//! running out of file descriptors) that back off instead of ending the server, and busy
+//! polling when `server.busy_poll` asks for it (`busy_poll`). The OpenAI
 //! and Anthropic SDKs speak HTTP/1.1; TLS and HTTP/2 toward clients belong to the load
 //! balancer in front.
 
@@ -18,6 +19,7 @@ use hyper_util::rt::TokioIo;
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
 
+use crate::busy_poll::BusyPoll;
 use crate::conn_watch::{Connections, CountedStream, Untrack, Watched};
 use crate::edge::App;
 
@@ -31,6 +33,10 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
     http.keep_alive(true);
     let conns = Arc::new(Connections::default());
     let sweeper = tokio::spawn(Arc::clone(&conns).sweeper(app.client_limits()));
+    let busy_poll = app.busy_poll().map(BusyPoll::new);
+    let spinners = busy_poll.as_ref().map_or_else(Vec::new, |b| {
+        b.start(tokio::runtime::Handle::current().metrics().num_workers())
+    });
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -49,7 +55,11 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
         };
         let _ = stream.set_nodelay(true);
         let (id, activity) = conns.open();
-        let io = TokioIo::new(CountedStream::new(stream, Arc::clone(&activity)));
+        let io = TokioIo::new(CountedStream::new(
+            stream,
+            Arc::clone(&activity),
+            busy_poll.clone(),
+        ));
         let conn = http.serve_connection(io, Watched::new(app.clone(), Arc::clone(&activity)));
         let conn = graceful.watch(conn);
         let untrack = Untrack {
@@ -67,4 +77,7 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
     drop(listener);
     graceful.shutdown().await;
     sweeper.abort();
+    for s in spinners {
+        s.abort();
+    }
 }

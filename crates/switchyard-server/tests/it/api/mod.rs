@@ -13,6 +13,7 @@ use crate::common::{self, Harness};
 
 mod anthropic_ingress;
 mod auth;
+mod busy_poll;
 mod chat;
 mod client_conn;
 mod egress_proxy;
