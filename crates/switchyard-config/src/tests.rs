@@ -151,7 +151,11 @@ fn bench_scenario_configs_parse() {
         load_str(&yaml, &env).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         configs += 1;
     }
-    assert!(configs >= 10, "found {configs} scenario configs in {}", dir.display());
+    assert!(
+        configs >= 10,
+        "found {configs} scenario configs in {}",
+        dir.display()
+    );
 }
 
 #[test]

@@ -8,20 +8,26 @@
 //! a free slot until its deadline. This pool counts the requests in flight per connection
 //! itself (a request holds a [`Lease`] until its response body is dropped) and keeps each
 //! connection under the limit RFC 9113 recommends servers allow at least (100), or under the
-//! provider's `http2_max_streams` for a server that advertises fewer. (hyper does not expose the
+//! provider's `http2_max_streams` for a server that advertises fewer. (`h2` does not expose the
 //! server's `SETTINGS_MAX_CONCURRENT_STREAMS`, so the pool cannot read it off the connection.)
+//!
+//! Requests are sent with the `h2` crate directly, not through hyper's HTTP/2 client: hyper
+//! passes every request through a channel to its connection task and spawns a task per request
+//! to await the response and hand it back through a oneshot, ~10k instructions per request
+//! that buy nothing here. Each request's own task sends on a clone of the connection's
+//! `SendRequest` and reads its `RecvStream` (releasing flow-control capacity as it reads); one
+//! task per connection drives the connection and its keep-alive pings.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use h2::client::SendRequest;
+use h2::RecvStream;
 use http::{Request, Response, Uri};
-use http_body_util::Full;
-use hyper::body::Incoming;
-use hyper::client::conn::http2::SendRequest;
 use hyper_util::client::legacy::connect::Connection;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::rt::TokioIo;
 use switchyard_providers::{ErrorClass, UpstreamError};
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -85,8 +91,21 @@ impl Origin {
     }
 }
 
+/// Pings on every connection, busy or idle, so that one silently dropped by a NAT or load
+/// balancer is found dead and pruned instead of taking the next request into a black hole.
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(30);
+
+/// A connection whose ping is not answered within this is closed.
+const KEEP_ALIVE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Largest header list accepted in a response (hyper's default for its HTTP/2 client).
+const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
+
+/// Request data buffered per stream before the peer's window lets it go.
+const MAX_SEND_BUFFER: usize = 1024 * 1024;
+
 /// A copy of a request about to be sent (the body is shared, not copied).
-fn copy_request(req: &Request<Full<Bytes>>) -> Request<Full<Bytes>> {
+fn copy_request(req: &Request<Bytes>) -> Request<Bytes> {
     let mut copy = Request::new(req.body().clone());
     *copy.method_mut() = req.method().clone();
     *copy.uri_mut() = req.uri().clone();
@@ -94,37 +113,87 @@ fn copy_request(req: &Request<Full<Bytes>>) -> Request<Full<Bytes>> {
     copy
 }
 
-/// The provider did not process the request (RFC 9113 §8.7): its stream was refused, it was
-/// above the last stream a graceful GOAWAY let finish, or it never left the gateway.
-fn unprocessed(err: &hyper::Error) -> bool {
-    if err.is_canceled() || err.is_closed() {
-        return true;
-    }
-    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(e) = cur {
-        if let Some(h2e) = e.downcast_ref::<h2::Error>() {
-            return h2e.reason() == Some(h2::Reason::REFUSED_STREAM)
-                || (h2e.is_go_away()
-                    && h2e.is_remote()
-                    && h2e.reason() == Some(h2::Reason::NO_ERROR));
+/// Why a request failed, and whether the provider provably did not process it.
+struct Failed {
+    error: h2::Error,
+    /// RFC 9113 §8.7: its stream was refused, it was above the last stream a graceful GOAWAY
+    /// let finish, or it never left the gateway (the connection was closing when it was sent).
+    unprocessed: bool,
+}
+
+impl Failed {
+    /// Before the request was handed to the connection: nothing reached the provider.
+    fn not_sent(error: h2::Error) -> Self {
+        Self {
+            error,
+            unprocessed: true,
         }
-        cur = e.source();
     }
-    false
+
+    /// While waiting for the response head.
+    fn waiting(error: h2::Error) -> Self {
+        let unprocessed = error.reason() == Some(h2::Reason::REFUSED_STREAM)
+            || (error.is_go_away()
+                && error.is_remote()
+                && error.reason() == Some(h2::Reason::NO_ERROR));
+        Self { error, unprocessed }
+    }
+}
+
+/// Sends `req` on the connection behind `sender` and waits for the response head.
+async fn send_on(
+    sender: SendRequest<Bytes>,
+    req: Request<Bytes>,
+) -> Result<Response<RecvStream>, Failed> {
+    let mut sender = sender.ready().await.map_err(Failed::not_sent)?;
+    let (parts, body) = req.into_parts();
+    let end = body.is_empty();
+    let (response, mut stream) = sender
+        .send_request(Request::from_parts(parts, ()), end)
+        .map_err(Failed::not_sent)?;
+    if !end {
+        // Queued whole: `h2` asks the peer's window for it and sends it as that allows.
+        stream.send_data(body, true).map_err(Failed::waiting)?;
+    }
+    response.await.map_err(Failed::waiting)
+}
+
+/// Pings the connection every [`KEEP_ALIVE_INTERVAL`]; returns when a ping goes unanswered
+/// for [`KEEP_ALIVE_TIMEOUT`] or cannot be sent (the connection is then closed).
+async fn keep_alive(ping: Option<h2::PingPong>) {
+    let Some(mut ping) = ping else {
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::time::sleep(KEEP_ALIVE_INTERVAL).await;
+        match tokio::time::timeout(KEEP_ALIVE_TIMEOUT, ping.ping(h2::Ping::opaque())).await {
+            Ok(Ok(_pong)) => {}
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "upstream HTTP/2 keep-alive ping failed");
+                return;
+            }
+            Err(_) => {
+                tracing::debug!("upstream HTTP/2 connection did not answer a ping; closing it");
+                return;
+            }
+        }
+    }
 }
 
 /// What [`H2Pool::send`] did with a request.
 #[derive(Debug)]
 pub(crate) enum Sent {
     /// Sent over HTTP/2: the response head and the connection slot it holds.
-    Response(Response<Incoming>, Lease),
+    Response(Response<RecvStream>, Lease),
     /// Not sent: the origin speaks HTTP/1.1 only (fallback pools only).
     Http1Only,
 }
 
 #[derive(Debug)]
 struct H2Conn {
-    sender: SendRequest<Full<Bytes>>,
+    sender: SendRequest<Bytes>,
+    /// Set when the connection's task ends (either side closed it, or a ping went unanswered).
+    closed: Arc<AtomicBool>,
     in_flight: AtomicUsize,
     /// When the last request finished, in milliseconds since `epoch`.
     last_done_ms: AtomicU64,
@@ -171,7 +240,7 @@ impl H2Pool {
     /// provider provably did not process (its connection was closing: GOAWAY, a refused
     /// stream, a connection gone before the request left) is sent once more on another
     /// connection, so a provider rotating its connections costs no attempt.
-    pub(crate) async fn send(&self, req: Request<Full<Bytes>>) -> Result<Sent, UpstreamError> {
+    pub(crate) async fn send(&self, req: Request<Bytes>) -> Result<Sent, UpstreamError> {
         let origin = self.origin(req.uri());
         let mut req = req;
         let mut again = true;
@@ -179,24 +248,19 @@ impl H2Pool {
             if origin.http1_only.load(Ordering::Acquire) {
                 return Ok(Sent::Http1Only);
             }
-            let Some((mut sender, lease)) = self.checkout(&origin, req.uri()).await? else {
+            let Some((sender, lease)) = self.checkout(&origin, req.uri()).await? else {
                 return Ok(Sent::Http1Only);
             };
             let copy = again.then(|| copy_request(&req));
-            let result = async {
-                sender.ready().await?;
-                sender.send_request(req).await
-            }
-            .await;
-            match (result, copy) {
+            match (send_on(sender, req).await, copy) {
                 (Ok(resp), _) => return Ok(Sent::Response(resp, lease)),
-                (Err(e), Some(copy)) if unprocessed(&e) => {
-                    tracing::debug!(error = %e, "upstream HTTP/2 connection closing; request sent again on another");
+                (Err(f), Some(copy)) if f.unprocessed => {
+                    tracing::debug!(error = %f.error, "upstream HTTP/2 connection closing; request sent again on another");
                     origin.forget(&lease.0).await;
                     req = copy;
                     again = false;
                 }
-                (Err(e), _) => return Err(request_failed(&e)),
+                (Err(f), _) => return Err(request_failed(&f.error)),
             }
         }
     }
@@ -212,7 +276,7 @@ impl H2Pool {
         &self,
         origin: &Origin,
         uri: &Uri,
-    ) -> Result<Option<(SendRequest<Full<Bytes>>, Lease)>, UpstreamError> {
+    ) -> Result<Option<(SendRequest<Bytes>, Lease)>, UpstreamError> {
         let mut conns = origin.conns.lock().await;
         if origin.http1_only.load(Ordering::Acquire) {
             // Found out by the request that held the lock before us.
@@ -221,7 +285,7 @@ impl H2Pool {
         let now = Instant::now();
         let mut kept_idle = false;
         conns.retain(|c| {
-            if c.sender.is_closed() {
+            if c.closed.load(Ordering::Acquire) {
                 return false;
             }
             match c.idle_for(now) {
@@ -292,25 +356,30 @@ impl H2Pool {
             }
             return Err(not_http2());
         }
-        let (sender, conn) = hyper::client::conn::http2::Builder::new(TokioExecutor::new())
-            .timer(TokioTimer::new())
-            .initial_stream_window_size(STREAM_WINDOW)
+        let (sender, mut conn) = h2::client::Builder::new()
+            .initial_window_size(STREAM_WINDOW)
             .initial_connection_window_size(connection_window(self.max_streams))
-            .keep_alive_interval(Duration::from_secs(30))
-            .keep_alive_timeout(Duration::from_secs(20))
-            // Also while idle: a connection silently dropped by a NAT or load balancer is
-            // found dead and pruned instead of taking the next request into a black hole.
-            .keep_alive_while_idle(true)
-            .handshake(io)
+            .max_header_list_size(MAX_HEADER_LIST_SIZE)
+            .max_send_buffer_size(MAX_SEND_BUFFER)
+            .enable_push(false)
+            .handshake::<_, Bytes>(TokioIo::new(io))
             .await
             .map_err(|e| request_failed(&e))?;
+        let ping = conn.ping_pong();
+        let closed = Arc::new(AtomicBool::new(false));
+        let ended = Arc::clone(&closed);
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "upstream HTTP/2 connection ended with an error");
+            tokio::select! {
+                result = &mut conn => if let Err(e) = result {
+                    tracing::debug!(error = %e, "upstream HTTP/2 connection ended with an error");
+                },
+                () = keep_alive(ping) => {}
             }
+            ended.store(true, Ordering::Release);
         });
         Ok(Some(H2Conn {
             sender,
+            closed,
             in_flight: AtomicUsize::new(0),
             last_done_ms: AtomicU64::new(0),
             epoch: Instant::now(),
@@ -357,7 +426,8 @@ mod tests {
     use std::convert::Infallible;
     use std::net::SocketAddr;
 
-    use hyper_util::rt::TokioIo;
+    use http_body_util::Full;
+    use hyper_util::rt::TokioExecutor;
 
     use super::*;
     use crate::transport::Alpn;
@@ -537,15 +607,15 @@ mod tests {
     }
 
     /// Sends over HTTP/2; these tests' server speaks nothing else.
-    async fn send(pool: &H2Pool, req: Request<Full<Bytes>>) -> (Response<Incoming>, Lease) {
+    async fn send(pool: &H2Pool, req: Request<Bytes>) -> (Response<RecvStream>, Lease) {
         match pool.send(req).await.expect("send") {
             Sent::Response(resp, lease) => (resp, lease),
             Sent::Http1Only => panic!("an h2c origin is never HTTP/1.1 only"),
         }
     }
 
-    fn request(addr: SocketAddr) -> Request<Full<Bytes>> {
-        let mut req = Request::new(Full::new(Bytes::from_static(b"{}")));
+    fn request(addr: SocketAddr) -> Request<Bytes> {
+        let mut req = Request::new(Bytes::from_static(b"{}"));
         *req.method_mut() = http::Method::POST;
         *req.uri_mut() = format!("http://{addr}/v1/chat/completions")
             .parse()
@@ -597,15 +667,19 @@ mod tests {
         for _ in 0..6 {
             unread.push(send(&pool, request(addr)).await);
         }
-        let (resp, _lease) = send(&pool, request(addr)).await;
-        let body = tokio::time::timeout(
-            Duration::from_secs(5),
-            http_body_util::BodyExt::collect(resp.into_body()),
-        )
+        let (resp, lease) = send(&pool, request(addr)).await;
+        // Read the way the gateway reads (releasing flow-control capacity as it goes): three
+        // stream windows' worth arrive.
+        let mut body = crate::transport::http2_response(resp, lease).body;
+        let mut got = 0;
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while let Some(chunk) = body.chunk().await.expect("body") {
+                got += chunk.len();
+            }
+        })
         .await
-        .expect("the last response is not stalled behind the unread ones")
-        .expect("body");
-        assert_eq!(body.to_bytes().len(), size);
+        .expect("the last response is not stalled behind the unread ones");
+        assert_eq!(got, size);
         assert_eq!(unread.len(), 6);
     }
 
@@ -651,6 +725,57 @@ mod tests {
             failed.len(),
             failed.first()
         );
+    }
+
+    /// An h2c server (the `h2` crate's) that answers the first request of each connection and
+    /// then goes silent without closing it: no more frames read or written, pings unanswered,
+    /// like a connection a NAT or load balancer dropped without telling either side.
+    async fn silent_after_one_answer() -> (SocketAddr, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = Arc::clone(&accepted);
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut conn = h2::server::handshake(tcp).await.expect("handshake");
+                    if let Some(Ok((_req, mut respond))) = conn.accept().await {
+                        let mut body = respond
+                            .send_response(Response::new(()), false)
+                            .expect("head");
+                        body.send_data(Bytes::from_static(b"ok"), true)
+                            .expect("data");
+                    }
+                    // Polled a moment more to write the answer, then held and never polled.
+                    let _ = tokio::time::timeout(Duration::from_millis(100), conn.accept()).await;
+                    std::future::pending::<()>().await;
+                    drop(conn);
+                });
+            }
+        });
+        (addr, accepted)
+    }
+
+    /// A connection that stops answering pings is closed after the keep-alive timeout, and
+    /// the next request goes out on a new one instead of waiting on the dead one.
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_that_stops_answering_pings_is_replaced() {
+        let (addr, accepted) = silent_after_one_answer().await;
+        let pool = pool();
+        let (resp, _lease) = send(&pool, request(addr)).await;
+        assert_eq!(resp.status(), 200);
+        drop((resp, _lease));
+        // One ping interval and its timeout later (virtual time), the connection is gone.
+        tokio::time::sleep(KEEP_ALIVE_INTERVAL + KEEP_ALIVE_TIMEOUT + Duration::from_secs(1)).await;
+        let (resp, _lease) =
+            tokio::time::timeout(Duration::from_secs(300), send(&pool, request(addr)))
+                .await
+                .expect("the second request was sent on the dead connection and never answered");
+        assert_eq!(resp.status(), 200);
+        assert_eq!(accepted.load(Ordering::SeqCst), 2);
     }
 
     /// Connections idle beyond the timeout are closed when the origin is next used, all but

@@ -27,9 +27,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
-use http_body::Body as _;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
 use hyper_util::client::legacy::connect::HttpConnector;
 use switchyard_config::{CaBundle, HttpVersion, Secret};
 use switchyard_providers::{AuthScheme, ErrorClass, UpstreamError};
@@ -325,12 +322,16 @@ impl UpstreamCall<'_> {
         })
     }
 
-    fn http2_request(&self) -> Request<Full<Bytes>> {
-        let mut req = Request::new(Full::new(self.body.clone()));
+    fn http2_request(&self) -> Request<Bytes> {
+        let mut req = Request::new(self.body.clone());
         *req.method_mut() = Method::POST;
         *req.uri_mut() = self.url.clone();
         let headers = req.headers_mut();
         headers.insert(http::header::CONTENT_TYPE, JSON);
+        headers.insert(
+            http::header::CONTENT_LENGTH,
+            HeaderValue::from(self.body.len()),
+        );
         if let Some((name, value)) = &self.auth.0 {
             headers.insert(name.clone(), value.clone());
         }
@@ -346,9 +347,17 @@ impl UpstreamCall<'_> {
     }
 }
 
-fn http2_response(resp: http::Response<Incoming>, lease: Lease) -> UpstreamResponse {
+pub(crate) fn http2_response(
+    resp: http::Response<h2::RecvStream>,
+    lease: Lease,
+) -> UpstreamResponse {
     let (parts, body) = resp.into_parts();
     let status = parts.status.as_u16();
+    let remaining = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
     UpstreamResponse {
         status,
         // Like HTTP/1.1 responses: only an error's headers are kept.
@@ -359,6 +368,7 @@ fn http2_response(resp: http::Response<Incoming>, lease: Lease) -> UpstreamRespo
         },
         body: UpstreamBody(BodyKind::Http2 {
             body,
+            remaining,
             _lease: lease,
         }),
     }
@@ -385,7 +395,9 @@ pub struct UpstreamBody(BodyKind);
 enum BodyKind {
     Http1(H1Body),
     Http2 {
-        body: Incoming,
+        body: h2::RecvStream,
+        /// What is left of a declared `content-length`.
+        remaining: Option<u64>,
         /// The HTTP/2 connection slot, released with the body.
         _lease: Lease,
     },
@@ -394,21 +406,33 @@ enum BodyKind {
 impl UpstreamBody {
     /// The next data chunk; `None` at the end of the body. Trailers are skipped.
     pub async fn chunk(&mut self) -> Result<Option<Bytes>, UpstreamError> {
-        let body = match &mut self.0 {
+        let (body, remaining) = match &mut self.0 {
             BodyKind::Http1(body) => return body.chunk().await,
-            BodyKind::Http2 { body, .. } => body,
+            BodyKind::Http2 {
+                body, remaining, ..
+            } => (body, remaining),
         };
         loop {
-            match body.frame().await {
+            match body.data().await {
                 None => return Ok(None),
-                Some(Ok(frame)) => {
-                    if let Ok(data) = frame.into_data() {
-                        if !data.is_empty() {
-                            return Ok(Some(data));
-                        }
+                Some(Ok(data)) => {
+                    // Read, so the provider may send as much again (the stream's and the
+                    // connection's windows); without this a long response stalls.
+                    let _ = body.flow_control().release_capacity(data.len());
+                    if data.is_empty() {
+                        continue;
                     }
+                    if let Some(r) = remaining {
+                        *r = r.saturating_sub(data.len() as u64);
+                    }
+                    return Ok(Some(data));
                 }
-                Some(Err(e)) => return Err(classify_body_error(&e)),
+                Some(Err(e)) => {
+                    return Err(UpstreamError::new(
+                        ErrorClass::StreamBroken,
+                        format!("upstream connection broke: {}", root_cause(&e)),
+                    ))
+                }
             }
         }
     }
@@ -434,7 +458,7 @@ impl UpstreamBody {
     pub fn exact_len(&self) -> Option<u64> {
         match &self.0 {
             BodyKind::Http1(body) => body.exact_len(),
-            BodyKind::Http2 { body, .. } => body.size_hint().exact(),
+            BodyKind::Http2 { remaining, .. } => *remaining,
         }
     }
 }
@@ -461,18 +485,6 @@ pub(crate) fn request_failed(err: &(dyn std::error::Error + 'static)) -> Upstrea
         UpstreamError::new(
             ErrorClass::Connect,
             format!("upstream request failed: {}", root_cause(err)),
-        )
-    }
-}
-
-/// Classifies an error while reading a body.
-fn classify_body_error(err: &hyper::Error) -> UpstreamError {
-    if err.is_timeout() {
-        UpstreamError::new(ErrorClass::Timeout, "upstream timed out")
-    } else {
-        UpstreamError::new(
-            ErrorClass::StreamBroken,
-            format!("upstream connection broke: {}", root_cause(err)),
         )
     }
 }
