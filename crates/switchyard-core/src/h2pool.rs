@@ -727,6 +727,45 @@ mod tests {
         );
     }
 
+    /// A request body larger than the server's windows (`h2`'s defaults: 64 KiB per stream and
+    /// per connection) goes out whole, as the server's window updates allow.
+    #[tokio::test]
+    async fn request_bodies_larger_than_the_window_arrive_whole() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.expect("accept");
+            let mut conn = h2::server::handshake(tcp).await.expect("handshake");
+            while let Some(Ok((req, mut respond))) = conn.accept().await {
+                tokio::spawn(async move {
+                    let mut body = req.into_body();
+                    let mut len = 0;
+                    while let Some(Ok(data)) = body.data().await {
+                        len += data.len();
+                        let _ = body.flow_control().release_capacity(data.len());
+                    }
+                    let mut send = respond
+                        .send_response(Response::new(()), false)
+                        .expect("head");
+                    send.send_data(Bytes::from(len.to_string()), true)
+                        .expect("data");
+                });
+            }
+        });
+        let pool = pool();
+        let size = 1024 * 1024 + 7;
+        let mut req = request(addr);
+        *req.body_mut() = Bytes::from(vec![b'a'; size]);
+        let (resp, lease) = tokio::time::timeout(Duration::from_secs(10), send(&pool, req))
+            .await
+            .expect("the request was not stalled by flow control");
+        let mut body = crate::transport::http2_response(resp, lease).body;
+        let answer = body.chunk().await.expect("body").expect("a chunk");
+        assert_eq!(answer, size.to_string().as_bytes());
+    }
+
     /// An h2c server (the `h2` crate's) that answers the first request of each connection and
     /// then goes silent without closing it: no more frames read or written, pings unanswered,
     /// like a connection a NAT or load balancer dropped without telling either side.
