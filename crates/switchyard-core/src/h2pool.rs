@@ -432,13 +432,13 @@ mod tests {
     use super::*;
     use crate::transport::Alpn;
 
-    /// An h2c server answering every request with `body`, counting the connections it
-    /// accepts. With `goaway_after`, each connection is closed gracefully (GOAWAY) after that
-    /// many requests, like front ends that cap a connection's age or request count.
-    async fn h2c_server_with(
-        body: Bytes,
-        goaway_after: Option<usize>,
-    ) -> (SocketAddr, Arc<AtomicUsize>) {
+    /// A loopback listener that spawns `serve` for every connection it accepts; its address
+    /// and the number of connections accepted so far.
+    async fn accepting<F, Fut>(serve: F) -> (SocketAddr, Arc<AtomicUsize>)
+    where
+        F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -448,30 +448,43 @@ mod tests {
         tokio::spawn(async move {
             while let Ok((tcp, _)) = listener.accept().await {
                 count.fetch_add(1, Ordering::SeqCst);
-                let body = body.clone();
-                tokio::spawn(async move {
-                    let served = AtomicUsize::new(0);
-                    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
-                    let svc = hyper::service::service_fn(move |_req| {
-                        if Some(served.fetch_add(1, Ordering::SeqCst) + 1) == goaway_after {
-                            let _ = tx.send(());
-                        }
-                        let body = body.clone();
-                        async move { Ok::<_, Infallible>(Response::new(Full::new(body))) }
-                    });
-                    let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
-                        .max_concurrent_streams(1000)
-                        .serve_connection(TokioIo::new(tcp), svc);
-                    tokio::pin!(conn);
-                    tokio::select! {
-                        _ = conn.as_mut() => return,
-                        _ = rx.recv() => conn.as_mut().graceful_shutdown(),
-                    }
-                    let _ = conn.await;
-                });
+                tokio::spawn(serve(tcp));
             }
         });
         (addr, accepted)
+    }
+
+    /// An h2c server answering every request with `body`, counting the connections it
+    /// accepts. With `goaway_after`, each connection is closed gracefully (GOAWAY) after that
+    /// many requests, like front ends that cap a connection's age or request count.
+    async fn h2c_server_with(
+        body: Bytes,
+        goaway_after: Option<usize>,
+    ) -> (SocketAddr, Arc<AtomicUsize>) {
+        accepting(move |tcp| {
+            let body = body.clone();
+            async move {
+                let served = AtomicUsize::new(0);
+                let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<()>();
+                let svc = hyper::service::service_fn(move |_req| {
+                    if Some(served.fetch_add(1, Ordering::SeqCst) + 1) == goaway_after {
+                        let _ = tx.send(());
+                    }
+                    let body = body.clone();
+                    async move { Ok::<_, Infallible>(Response::new(Full::new(body))) }
+                });
+                let conn = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                    .max_concurrent_streams(1000)
+                    .serve_connection(TokioIo::new(tcp), svc);
+                tokio::pin!(conn);
+                tokio::select! {
+                    _ = conn.as_mut() => return,
+                    _ = rx.recv() => conn.as_mut().graceful_shutdown(),
+                }
+                let _ = conn.await;
+            }
+        })
+        .await
     }
 
     async fn h2c_server() -> (SocketAddr, Arc<AtomicUsize>) {
@@ -770,32 +783,21 @@ mod tests {
     /// then goes silent without closing it: no more frames read or written, pings unanswered,
     /// like a connection a NAT or load balancer dropped without telling either side.
     async fn silent_after_one_answer() -> (SocketAddr, Arc<AtomicUsize>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let accepted = Arc::new(AtomicUsize::new(0));
-        let count = Arc::clone(&accepted);
-        tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                count.fetch_add(1, Ordering::SeqCst);
-                tokio::spawn(async move {
-                    let mut conn = h2::server::handshake(tcp).await.expect("handshake");
-                    if let Some(Ok((_req, mut respond))) = conn.accept().await {
-                        let mut body = respond
-                            .send_response(Response::new(()), false)
-                            .expect("head");
-                        body.send_data(Bytes::from_static(b"ok"), true)
-                            .expect("data");
-                    }
-                    // Polled a moment more to write the answer, then held and never polled.
-                    let _ = tokio::time::timeout(Duration::from_millis(100), conn.accept()).await;
-                    std::future::pending::<()>().await;
-                    drop(conn);
-                });
+        accepting(|tcp| async move {
+            let mut conn = h2::server::handshake(tcp).await.expect("handshake");
+            if let Some(Ok((_req, mut respond))) = conn.accept().await {
+                let mut body = respond
+                    .send_response(Response::new(()), false)
+                    .expect("head");
+                body.send_data(Bytes::from_static(b"ok"), true)
+                    .expect("data");
             }
-        });
-        (addr, accepted)
+            // Polled a moment more to write the answer, then held and never polled.
+            let _ = tokio::time::timeout(Duration::from_millis(100), conn.accept()).await;
+            std::future::pending::<()>().await;
+            drop(conn);
+        })
+        .await
     }
 
     /// A connection that stops answering pings is closed after the keep-alive timeout, and

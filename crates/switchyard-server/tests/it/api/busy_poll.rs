@@ -1,7 +1,7 @@
-//! Busy polling (`server.busy_poll`) on the current-thread runtime the gateway uses on one
-//! CPU: while the spinner polls, every other task of the runtime still runs (the simulator's
-//! timers included, which pace its stream), and once the window closes the gateway sleeps and
-//! still wakes for the next client.
+//! Busy polling (`server.busy_poll`), on the current-thread runtime the gateway uses on one
+//! CPU and on the multi-threaded one: while the spinners poll, every other task of the runtime
+//! still runs (the simulator's timers included, which pace its stream), and once the window
+//! closes the gateway sleeps and still wakes for the next client.
 
 use std::time::Duration;
 
@@ -13,6 +13,16 @@ use crate::common;
 
 #[tokio::test(flavor = "current_thread")]
 async fn requests_and_paced_streams_are_served_while_polling_and_after_the_window() {
+    check().await;
+}
+
+/// With several worker threads there is a polling task per worker; the same holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_on_the_multi_threaded_runtime() {
+    check().await;
+}
+
+async fn check() {
     let h = common::start_with(
         "version: 1\nserver: { busy_poll: 30ms }\n",
         SimConfig {
