@@ -104,15 +104,6 @@ const MAX_HEADER_LIST_SIZE: u32 = 16 * 1024;
 /// Request data buffered per stream before the peer's window lets it go.
 const MAX_SEND_BUFFER: usize = 1024 * 1024;
 
-/// A copy of a request about to be sent (the body is shared, not copied).
-fn copy_request(req: &Request<Bytes>) -> Request<Bytes> {
-    let mut copy = Request::new(req.body().clone());
-    *copy.method_mut() = req.method().clone();
-    *copy.uri_mut() = req.uri().clone();
-    *copy.headers_mut() = req.headers().clone();
-    copy
-}
-
 /// Why a request failed, and whether the provider provably did not process it.
 struct Failed {
     error: h2::Error,
@@ -236,13 +227,18 @@ impl H2Pool {
         }
     }
 
-    /// Sends `req` on a connection with a free slot, opening one if needed. A request the
-    /// provider provably did not process (its connection was closing: GOAWAY, a refused
-    /// stream, a connection gone before the request left) is sent once more on another
-    /// connection, so a provider rotating its connections costs no attempt.
-    pub(crate) async fn send(&self, req: Request<Bytes>) -> Result<Sent, UpstreamError> {
+    /// Sends the request `make` builds on a connection with a free slot, opening one if
+    /// needed. A request the provider provably did not process (its connection was closing:
+    /// GOAWAY, a refused stream, a connection gone before the request left) is built and sent
+    /// once more on another connection, so a provider rotating its connections costs no
+    /// attempt. (Built again rather than copied up front: the copy would be made for every
+    /// request and used by almost none.)
+    pub(crate) async fn send(
+        &self,
+        make: impl Fn() -> Request<Bytes>,
+    ) -> Result<Sent, UpstreamError> {
+        let mut req = make();
         let origin = self.origin(req.uri());
-        let mut req = req;
         let mut again = true;
         loop {
             if origin.http1_only.load(Ordering::Acquire) {
@@ -251,16 +247,15 @@ impl H2Pool {
             let Some((sender, lease)) = self.checkout(&origin, req.uri()).await? else {
                 return Ok(Sent::Http1Only);
             };
-            let copy = again.then(|| copy_request(&req));
-            match (send_on(sender, req).await, copy) {
-                (Ok(resp), _) => return Ok(Sent::Response(resp, lease)),
-                (Err(f), Some(copy)) if f.unprocessed => {
+            match send_on(sender, req).await {
+                Ok(resp) => return Ok(Sent::Response(resp, lease)),
+                Err(f) if f.unprocessed && again => {
                     tracing::debug!(error = %f.error, "upstream HTTP/2 connection closing; request sent again on another");
                     origin.forget(&lease.0).await;
-                    req = copy;
+                    req = make();
                     again = false;
                 }
-                (Err(f), _) => return Err(request_failed(&f.error)),
+                Err(f) => return Err(request_failed(&f.error)),
             }
         }
     }
@@ -557,7 +552,7 @@ mod tests {
         let before = received.load(Ordering::SeqCst);
         let warm = {
             let pool = Arc::clone(pool);
-            tokio::spawn(async move { pool.send(request(addr)).await.map(|_| ()) })
+            tokio::spawn(async move { pool.send(|| request(addr)).await.map(|_| ()) })
         };
         while received.load(Ordering::SeqCst) == before {
             tokio::time::sleep(Duration::from_millis(5)).await;
@@ -569,7 +564,7 @@ mod tests {
             .map(|_| {
                 let pool = Arc::clone(pool);
                 tokio::spawn(async move {
-                    match pool.send(request(addr)).await.expect("send") {
+                    match pool.send(|| request(addr)).await.expect("send") {
                         Sent::Response(resp, _lease) => resp.status().as_u16(),
                         Sent::Http1Only => panic!("h2c origin"),
                     }
@@ -620,8 +615,11 @@ mod tests {
     }
 
     /// Sends over HTTP/2; these tests' server speaks nothing else.
-    async fn send(pool: &H2Pool, req: Request<Bytes>) -> (Response<RecvStream>, Lease) {
-        match pool.send(req).await.expect("send") {
+    async fn send(
+        pool: &H2Pool,
+        make: impl Fn() -> Request<Bytes>,
+    ) -> (Response<RecvStream>, Lease) {
+        match pool.send(make).await.expect("send") {
             Sent::Response(resp, lease) => (resp, lease),
             Sent::Http1Only => panic!("an h2c origin is never HTTP/1.1 only"),
         }
@@ -644,14 +642,14 @@ mod tests {
         let pool = pool();
         let mut held = Vec::new();
         for _ in 0..MAX_STREAMS_PER_CONNECTION {
-            held.push(send(&pool, request(addr)).await);
+            held.push(send(&pool, || request(addr)).await);
         }
         assert_eq!(
             accepted.load(Ordering::SeqCst),
             1,
             "100 requests fit one connection"
         );
-        held.push(send(&pool, request(addr)).await);
+        held.push(send(&pool, || request(addr)).await);
         assert_eq!(
             accepted.load(Ordering::SeqCst),
             2,
@@ -659,7 +657,7 @@ mod tests {
         );
         held.clear();
         for _ in 0..(2 * MAX_STREAMS_PER_CONNECTION) {
-            let (resp, _lease) = send(&pool, request(addr)).await;
+            let (resp, _lease) = send(&pool, || request(addr)).await;
             assert_eq!(resp.status(), 200);
         }
         assert_eq!(
@@ -678,9 +676,9 @@ mod tests {
         let pool = pool();
         let mut unread = Vec::new();
         for _ in 0..6 {
-            unread.push(send(&pool, request(addr)).await);
+            unread.push(send(&pool, || request(addr)).await);
         }
-        let (resp, lease) = send(&pool, request(addr)).await;
+        let (resp, lease) = send(&pool, || request(addr)).await;
         // Read the way the gateway reads (releasing flow-control capacity as it goes): three
         // stream windows' worth arrive.
         let mut body = crate::transport::http2_response(resp, lease).body;
@@ -696,6 +694,50 @@ mod tests {
         assert_eq!(unread.len(), 6);
     }
 
+    /// A stream the provider refuses (REFUSED_STREAM: it did not process the request) is sent
+    /// again on a new connection: here each connection answers its first request and refuses
+    /// every later one, and two requests sent at once share the first connection.
+    #[tokio::test]
+    async fn a_refused_stream_is_sent_again_on_a_new_connection() {
+        let (addr, accepted) = accepting(|tcp| async move {
+            let mut conn = h2::server::handshake(tcp).await.expect("handshake");
+            let mut first = true;
+            while let Some(Ok((_req, mut respond))) = conn.accept().await {
+                if std::mem::replace(&mut first, false) {
+                    let mut body = respond
+                        .send_response(Response::new(()), false)
+                        .expect("head");
+                    body.send_data(Bytes::from_static(b"ok"), true)
+                        .expect("data");
+                } else {
+                    respond.send_reset(h2::Reason::REFUSED_STREAM);
+                }
+            }
+        })
+        .await;
+        let pool = Arc::new(pool());
+        let tasks: Vec<_> = (0..2)
+            .map(|_| {
+                let pool = Arc::clone(&pool);
+                tokio::spawn(async move {
+                    match pool.send(|| request(addr)).await {
+                        Ok(Sent::Response(resp, _lease)) => Ok(resp.status().as_u16()),
+                        Ok(Sent::Http1Only) => panic!("h2c origin"),
+                        Err(e) => Err(e.to_string()),
+                    }
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(t.await.expect("task"), Ok(200));
+        }
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "the refused request went to a second connection"
+        );
+    }
+
     /// A provider closing connections gracefully (GOAWAY) costs no request: later requests,
     /// one after another and many at once, go to new connections.
     #[tokio::test]
@@ -703,7 +745,7 @@ mod tests {
         let (addr, accepted) = h2c_server_with(Bytes::from_static(b"ok"), Some(3)).await;
         let pool = Arc::new(pool());
         for i in 0..12 {
-            let (resp, _lease) = match pool.send(request(addr)).await {
+            let (resp, _lease) = match pool.send(|| request(addr)).await {
                 Ok(Sent::Response(resp, lease)) => (resp, lease),
                 Ok(Sent::Http1Only) => panic!("h2c origin"),
                 Err(e) => panic!("sequential request {i} failed: {e}"),
@@ -718,7 +760,7 @@ mod tests {
         for _ in 0..60 {
             let pool = Arc::clone(&pool);
             tasks.push(tokio::spawn(async move {
-                match pool.send(request(addr)).await {
+                match pool.send(|| request(addr)).await {
                     Ok(Sent::Response(resp, _lease)) => Ok(resp.status()),
                     Ok(Sent::Http1Only) => panic!("h2c origin"),
                     Err(e) => Err(e.to_string()),
@@ -769,9 +811,13 @@ mod tests {
         });
         let pool = pool();
         let size = 1024 * 1024 + 7;
-        let mut req = request(addr);
-        *req.body_mut() = Bytes::from(vec![b'a'; size]);
-        let (resp, lease) = tokio::time::timeout(Duration::from_secs(10), send(&pool, req))
+        let big = Bytes::from(vec![b'a'; size]);
+        let make = || {
+            let mut req = request(addr);
+            *req.body_mut() = big.clone();
+            req
+        };
+        let (resp, lease) = tokio::time::timeout(Duration::from_secs(10), send(&pool, make))
             .await
             .expect("the request was not stalled by flow control");
         let mut body = crate::transport::http2_response(resp, lease).body;
@@ -806,13 +852,13 @@ mod tests {
     async fn a_connection_that_stops_answering_pings_is_replaced() {
         let (addr, accepted) = silent_after_one_answer().await;
         let pool = pool();
-        let (resp, _lease) = send(&pool, request(addr)).await;
+        let (resp, _lease) = send(&pool, || request(addr)).await;
         assert_eq!(resp.status(), 200);
         drop((resp, _lease));
         // One ping interval and its timeout later (virtual time), the connection is gone.
         tokio::time::sleep(KEEP_ALIVE_INTERVAL + KEEP_ALIVE_TIMEOUT + Duration::from_secs(1)).await;
         let (resp, _lease) =
-            tokio::time::timeout(Duration::from_secs(300), send(&pool, request(addr)))
+            tokio::time::timeout(Duration::from_secs(300), send(&pool, || request(addr)))
                 .await
                 .expect("the second request was sent on the dead connection and never answered");
         assert_eq!(resp.status(), 200);
@@ -828,12 +874,12 @@ mod tests {
         pool.idle_timeout = Duration::from_millis(50);
         let mut held = Vec::new();
         for _ in 0..=MAX_STREAMS_PER_CONNECTION {
-            held.push(send(&pool, request(addr)).await);
+            held.push(send(&pool, || request(addr)).await);
         }
         assert_eq!(accepted.load(Ordering::SeqCst), 2);
         held.clear();
         tokio::time::sleep(Duration::from_millis(120)).await;
-        let (resp, _lease) = send(&pool, request(addr)).await;
+        let (resp, _lease) = send(&pool, || request(addr)).await;
         assert_eq!(resp.status(), 200);
         let origin = pool.origin(&format!("http://{addr}/").parse().expect("uri"));
         assert_eq!(
