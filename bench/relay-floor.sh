@@ -25,6 +25,12 @@
 #                                   figure), ROUNDS times (default 3); with BIN2=path a second
 #                                   switchyard build runs beside the first (port 15001), so that
 #                                   two builds are compared in one run
+#   SIM_ARGS=--minimal bench/relay-floor.sh --cpu
+#                                   the same over the minimal mock (`switchyard sim --minimal`,
+#                                   one canned reply, nothing parsed): the issue's own setup, in
+#                                   which every path's core, not the upstream's, is the
+#                                   bottleneck (not for --streams: the mock does not stream);
+#                                   SIM_BIN=path runs the simulator from another build than BIN
 #
 # Reports, for direct / socat / HAProxy (both modes) / nginx / switchyard: c=1 latency (oha), time to the first SSE event of a
 # stream (sydrive ttfb), and at c=64 throughput and CPU per request (socat: the parent's and
@@ -38,6 +44,8 @@ command -v haproxy >/dev/null || apt-get install -y -qq haproxy >/dev/null
 command -v nginx >/dev/null || apt-get install -y -qq nginx-light >/dev/null
 OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
 BIN=${BIN:-target/release/switchyard}
+SIM_BIN=${SIM_BIN:-$BIN}
+SIM_ARGS=${SIM_ARGS:-}
 SECS=${SECONDS_EACH:-8}
 AWAKE=0
 CPU_ONLY=0
@@ -61,7 +69,8 @@ if [[ $AWAKE == 1 ]]; then
     taskset -c 0 nice -n 19 sh -c 'while :; do :; done' & PIDS+=($!)
     taskset -c 1 nice -n 19 sh -c 'while :; do :; done' & PIDS+=($!)
 fi
-taskset -c 1 "$BIN" sim --listen 127.0.0.1:15010 >/dev/null 2>&1 & SIM=$!
+# shellcheck disable=SC2086 # SIM_ARGS is a list of flags
+taskset -c 1 "$SIM_BIN" sim --listen 127.0.0.1:15010 $SIM_ARGS >/dev/null 2>&1 & SIM=$!
 PIDS+=("$SIM")
 taskset -c 0 "$BIN" serve --config /tmp/relay-gw.yaml --listen 127.0.0.1:15000 >/dev/null 2>&1 & GW=$!
 PIDS+=("$GW")
@@ -178,7 +187,7 @@ print('| $1 | %.0f/s | %.1f µs | %.1f µs | %.1f µs | %.2f ms / %.2f ms | %.2f
 }
 
 if [[ $CPU_ONLY == 1 ]]; then
-    echo "CPU per request at c=64, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD), ${ROUNDS:-5} rounds alternating"
+    echo "CPU per request at c=64, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD), ${ROUNDS:-5} rounds alternating${SIM_ARGS:+, simulator \`sim $SIM_ARGS\`}"
     echo
     echo "| path (c=64) | req/s | CPU per request | user | kernel | latency p50 / p99 | steal |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"

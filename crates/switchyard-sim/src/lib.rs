@@ -13,6 +13,7 @@ mod dispatch;
 mod embeddings;
 mod error;
 mod fault;
+mod minimal;
 mod models;
 mod prompt;
 mod ratelimit;
@@ -27,6 +28,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use fault::{Fault, Scenario};
+pub use minimal::{serve_minimal, MINIMAL_REPLY};
 pub use state::{RecordedRequest, SimState};
 pub use tls::SimTls;
 

@@ -62,6 +62,10 @@ enum Command {
         /// PEM private key (PKCS#8, SEC1 or PKCS#1) of --tls-cert.
         #[arg(long, value_name = "FILE", requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Run the minimal mock instead: one canned OpenAI chat completion for every request,
+        /// nothing parsed (the benchmark harness's calibration upstream; docs/benchmarks.md).
+        #[arg(long, conflicts_with_all = ["latency_ms", "chunk_interval_ms", "chunks", "words", "tls_cert", "tls_key"])]
+        minimal: bool,
     },
 }
 
@@ -106,8 +110,20 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<()> {
             words,
             tls_cert,
             tls_key,
+            minimal,
         } => {
             telemetry::init(false);
+            if minimal {
+                let listener = tokio::net::TcpListener::bind(listen)
+                    .await
+                    .with_context(|| format!("cannot listen on {listen}"))?;
+                output::line(&format!(
+                    "switchyard sim --minimal: http://{listen}  (one canned chat completion for every request)"
+                ));
+                return switchyard_sim::serve_minimal(listener, serve::shutdown_signal())
+                    .await
+                    .context("minimal mock failed");
+            }
             let tls = match (tls_cert, tls_key) {
                 (Some(cert), Some(key)) => Some(
                     switchyard_sim::SimTls::from_pem_files(&cert, &key)
