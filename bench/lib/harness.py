@@ -884,6 +884,17 @@ def verdict(value, target, lower_is_better=True, unit="µs", fmt=None):
     return "**missed**", f"by {fmt(target - value)}"
 
 
+def ttfb_line(r):
+    """The report's time-to-first-event bullet of a stream scenario."""
+    t = r["ttfb"]
+    return (f"- Time to first event (sydrive `ttfb`, concurrency 1, keep-alive, {t['gateway']['requests']} streams each side): "
+            f"direct p50 {fmt_us(t['direct']['first_event']['p50_us'])} / p99 {fmt_us(t['direct']['first_event']['p99_us'])}; "
+            f"gateway p50 {fmt_us(t['gateway']['first_event']['p50_us'])} / p99 {fmt_us(t['gateway']['first_event']['p99_us'])}; "
+            f"**added p50 {fmt_us(r['ttfb_added_p50_us'])}, p99 {fmt_us(r['ttfb_added_p99_us'])}**. "
+            f"Response headers: direct p50 {fmt_us(t['direct']['headers']['p50_us'])}, "
+            f"gateway p50 {fmt_us(t['gateway']['headers']['p50_us'])}.")
+
+
 def build_report(args, info, results, started_load):
     L = []
     w = L.append
@@ -1007,11 +1018,7 @@ def build_report(args, info, results, started_load):
         if "chunks50" not in r:
             w(f"{r['title']}: time to the first event only ({r['events_per_stream']} events per reply direct, "
               f"{r['events_per_stream_gateway']} through the gateway).\n")
-            t = r["ttfb"]
-            w(f"- Time to first event (sydrive `ttfb`, concurrency 1, keep-alive, {t['gateway']['requests']} streams each side): "
-              f"direct p50 {fmt_us(t['direct']['first_event']['p50_us'])} / p99 {fmt_us(t['direct']['first_event']['p99_us'])}; "
-              f"gateway p50 {fmt_us(t['gateway']['first_event']['p50_us'])} / p99 {fmt_us(t['gateway']['first_event']['p99_us'])}; "
-              f"**added p50 {fmt_us(r['ttfb_added_p50_us'])}, p99 {fmt_us(r['ttfb_added_p99_us'])}**.\n")
+            w(ttfb_line(r) + "\n")
             continue
         w(f"Replies of {r['events_per_stream']} SSE events (50 content chunks + role, finish, `[DONE]`) and of "
           f"{r['events_per_stream_small']} events (1 content chunk), oha at concurrency {r['concurrency']}. "
@@ -1027,12 +1034,7 @@ def build_report(args, info, results, started_load):
         w(f"- Gateway CPU per forwarded chunk: **{r['per_chunk_cpu_us_marginal']:.2f} µs** marginal "
           f"((CPU/stream at 50 chunks − at 1 chunk) / {r['events_per_stream'] - r['events_per_stream_small']}); "
           f"{r['per_event_cpu_us_average']:.2f} µs averaged over all events of a 50-chunk stream (includes the request).")
-        t = r["ttfb"]
-        w(f"- Time to first event (sydrive `ttfb`, concurrency 1, keep-alive, {t['gateway']['requests']} streams each side): "
-          f"direct p50 {fmt_us(t['direct']['first_event']['p50_us'])} / p99 {fmt_us(t['direct']['first_event']['p99_us'])}; "
-          f"gateway p50 {fmt_us(t['gateway']['first_event']['p50_us'])} / p99 {fmt_us(t['gateway']['first_event']['p99_us'])}; "
-          f"**added p50 {fmt_us(r['ttfb_added_p50_us'])}, p99 {fmt_us(r['ttfb_added_p99_us'])}**. "
-          f"Response headers: direct p50 {fmt_us(t['direct']['headers']['p50_us'])}, gateway p50 {fmt_us(t['gateway']['headers']['p50_us'])}.")
+        w(ttfb_line(r))
         w("")
 
     os_ = [(n, r) for n, r in results.items() if r.get("kind") == "open-streams"]
