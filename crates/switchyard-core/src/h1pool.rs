@@ -1,5 +1,6 @@
 //! HTTP/1.1 to providers: our own keep-alive pool and message framing, with `httparse` (the
-//! parser hyper itself uses) for the response head and chunk sizes.
+//! parser hyper itself uses) for chunk sizes and for response heads off the fast path
+//! ([`head`]).
 //!
 //! Why not hyper's client here: a gateway sends one kind of request (a `POST` with a JSON
 //! body of known length) and reads one kind of response, and hyper-util's pooled client paid
@@ -36,7 +37,7 @@ use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
-use http::{HeaderMap, HeaderName, HeaderValue, Uri};
+use http::{HeaderMap, HeaderValue, Uri};
 use hyper_util::rt::TokioIo;
 use switchyard_providers::{ErrorClass, UpstreamError};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt, ReadBuf};
@@ -44,6 +45,9 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use crate::transport::{connect_failed, request_failed, Connector};
+
+mod head;
+use head::parse_head;
 
 /// Idle connections are closed after this long unused.
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -445,112 +449,6 @@ fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
     out.extend_from_slice(&digits[i..]);
 }
 
-/// A parsed response head.
-#[derive(Debug)]
-struct Head {
-    /// Bytes of the head, including its blank line.
-    len: usize,
-    status: u16,
-    headers: HeaderMap,
-    decoder: Decoder,
-    keep_alive: bool,
-}
-
-/// Parses a response head from the front of `buf`; `None` when it is not complete yet.
-fn parse_head(buf: &[u8]) -> Result<Option<Head>, UpstreamError> {
-    let mut storage = [MaybeUninit::<httparse::Header<'_>>::uninit(); MAX_HEADERS];
-    let mut resp = httparse::Response::new(&mut []);
-    let len = match httparse::ParserConfig::default()
-        .allow_obsolete_multiline_headers_in_responses(true)
-        .parse_response_with_uninit_headers(&mut resp, buf, &mut storage)
-    {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => return Err(malformed(format!("malformed upstream response head: {e}"))),
-    };
-    let status = resp.code.unwrap_or(0);
-    let version = resp.version.unwrap_or(1);
-    let mut keep_alive = version == 1;
-    let mut length: Option<u64> = None;
-    let mut chunked = None;
-    for h in resp.headers.iter() {
-        if h.name.eq_ignore_ascii_case("content-length") {
-            let n = parse_length(h.value)
-                .ok_or_else(|| malformed("upstream sent an invalid Content-Length"))?;
-            if length.is_some_and(|l| l != n) {
-                return Err(malformed("upstream sent conflicting Content-Length values"));
-            }
-            length = Some(n);
-        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            // Only the last coding says whether the body is chunked.
-            let last = h.value.rsplit(|&b| b == b',').next().unwrap_or_default();
-            chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
-        } else if h.name.eq_ignore_ascii_case("connection") && has_token(h.value, b"close") {
-            keep_alive = false;
-        }
-    }
-    let decoder = if status == 101 {
-        return Err(malformed("upstream switched protocols unasked"));
-    } else if (100..200).contains(&status) || status == 204 || status == 304 {
-        Decoder::Length(0)
-    } else {
-        match (chunked, length) {
-            (Some(true), l) => {
-                // A message with both is a smuggling risk: read it chunked, then close.
-                if l.is_some() {
-                    keep_alive = false;
-                }
-                Decoder::Chunked(Chunk::Size)
-            }
-            (Some(false), _) => {
-                keep_alive = false;
-                Decoder::Eof
-            }
-            (None, Some(n)) => Decoder::Length(n),
-            (None, None) => {
-                keep_alive = false;
-                Decoder::Eof
-            }
-        }
-    };
-    let headers = if (200..300).contains(&status) {
-        HeaderMap::new()
-    } else {
-        let mut map = HeaderMap::with_capacity(resp.headers.len());
-        for h in resp.headers.iter() {
-            if let (Ok(n), Ok(v)) = (
-                HeaderName::from_bytes(h.name.as_bytes()),
-                HeaderValue::from_bytes(h.value),
-            ) {
-                map.append(n, v);
-            }
-        }
-        map
-    };
-    Ok(Some(Head {
-        len,
-        status,
-        headers,
-        decoder,
-        keep_alive,
-    }))
-}
-
-fn parse_length(v: &[u8]) -> Option<u64> {
-    let v = v.trim_ascii();
-    if v.is_empty() || v.len() > 19 || !v.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    v.iter().try_fold(0u64, |n, d| {
-        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
-    })
-}
-
-fn has_token(v: &[u8], token: &[u8]) -> bool {
-    v.split(|&b| b == b',')
-        .any(|t| t.trim_ascii().eq_ignore_ascii_case(token))
-}
-
 /// How the body ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Decoder {
@@ -841,12 +739,6 @@ impl H1Body {
 mod tests {
     use super::*;
 
-    fn head(raw: &str) -> Head {
-        parse_head(raw.as_bytes())
-            .expect("valid head")
-            .expect("complete head")
-    }
-
     /// Feeds `wire` to a decoder split at every position, and returns the body.
     fn decode_all(mut decoder: Decoder, wire: &[u8]) -> (Vec<u8>, usize) {
         let mut body = Vec::new();
@@ -863,76 +755,6 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn heads_give_status_framing_and_keep_alive() {
-        let h = head(
-            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 12\r\n\r\n{}",
-        );
-        assert_eq!(
-            (h.status, h.decoder, h.keep_alive),
-            (200, Decoder::Length(12), true)
-        );
-        assert_eq!(h.len, 71);
-        assert!(h.headers.is_empty(), "success headers are not kept");
-
-        let h = head("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n");
-        assert_eq!(
-            (h.decoder, h.keep_alive),
-            (Decoder::Chunked(Chunk::Size), true)
-        );
-
-        let h = head("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n");
-        assert_eq!(
-            (h.decoder, h.keep_alive),
-            (Decoder::Chunked(Chunk::Size), false)
-        );
-
-        let h =
-            head("HTTP/1.1 200 OK\r\nConnection: keep-alive, Close\r\nContent-Length: 0\r\n\r\n");
-        assert!(!h.keep_alive);
-
-        let h = head("HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\r\n");
-        assert_eq!((h.decoder, h.keep_alive), (Decoder::Eof, false));
-
-        let h = head("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n");
-        assert!(!h.keep_alive, "HTTP/1.0 connections are not reused");
-
-        let h = head("HTTP/1.1 204 No Content\r\n\r\n");
-        assert_eq!(h.decoder, Decoder::Length(0));
-
-        let h = head("HTTP/1.1 429 Too Many Requests\r\nretry-after: 7\r\nx-ratelimit-remaining-requests: 0\r\ncontent-length: 0\r\n\r\n");
-        assert_eq!(h.status, 429);
-        assert_eq!(
-            h.headers.get("retry-after").map(HeaderValue::as_bytes),
-            Some(&b"7"[..])
-        );
-        assert_eq!(
-            h.headers.len(),
-            3,
-            "error headers are kept for classification"
-        );
-    }
-
-    #[test]
-    fn incomplete_and_malformed_heads() {
-        assert!(parse_head(b"HTTP/1.1 200 OK\r\ncontent-len")
-            .unwrap()
-            .is_none());
-        assert!(parse_head(b"").unwrap().is_none());
-        for bad in [
-            "HTTX/1.1 200 OK\r\n\r\n",
-            "HTTP/1.1 200 OK\r\nContent-Length: 1, 2\r\n\r\n",
-            "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
-            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
-            "HTTP/1.1 101 Switching Protocols\r\n\r\n",
-        ] {
-            let err = parse_head(bad.as_bytes()).expect_err(bad);
-            assert_eq!(err.class, ErrorClass::Malformed, "{bad}");
-        }
-        let same = head("HTTP/1.1 200 OK\r\nContent-Length: 3\r\ncontent-length: 3\r\n\r\n");
-        assert_eq!(same.decoder, Decoder::Length(3));
     }
 
     #[test]
