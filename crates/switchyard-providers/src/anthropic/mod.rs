@@ -30,6 +30,7 @@ mod error;
 pub mod ingress;
 mod request;
 mod response;
+mod response_fast;
 mod stream;
 
 use switchyard_types::openai::{ChatRequest, ChatResponse, EmbeddingsRequest, EmbeddingsResponse};

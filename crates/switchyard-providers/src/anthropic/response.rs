@@ -13,10 +13,19 @@ use switchyard_types::TranslateError;
 /// they can be replayed to Anthropic unmodified.
 pub(crate) const THINKING_BLOCKS: &str = "thinking_blocks";
 
-/// Decodes a non-streaming Messages response.
+/// Decodes a non-streaming Messages response: in one pass when it has the common shape
+/// ([`super::response_fast`]), else through the typed structs.
 ///
 /// `created` is 0: adapters read no clock, the engine stamps the time.
 pub(crate) fn decode(body: &[u8]) -> Result<ChatResponse, TranslateError> {
+    match super::response_fast::decode(body) {
+        Some(resp) => Ok(resp),
+        None => decode_typed(body),
+    }
+}
+
+/// Decodes any Messages response through the typed structs: the reference.
+pub(crate) fn decode_typed(body: &[u8]) -> Result<ChatResponse, TranslateError> {
     let resp: MessagesResponse = serde_json::from_slice(body)
         .map_err(|e| TranslateError::MalformedUpstream(e.to_string()))?;
     let mut text = String::new();
@@ -87,7 +96,7 @@ pub(crate) fn thinking_block(thinking: &str, signature: Option<&str>) -> Value {
 }
 
 /// A tool input object as OpenAI's JSON-string `arguments`.
-fn arguments_string(input: &Value) -> String {
+pub(crate) fn arguments_string(input: &Value) -> String {
     match input {
         Value::Null => "{}".to_owned(),
         other => other.to_string(),

@@ -6,7 +6,7 @@ use switchyard_types::TranslateError;
 
 use super::fixture;
 use crate::adapter::Adapter;
-use crate::anthropic::response::finish_reason;
+use crate::anthropic::response::{decode_typed, finish_reason};
 use crate::anthropic::AnthropicAdapter;
 
 #[test]
@@ -102,5 +102,97 @@ fn malformed_bodies_are_reported() {
             AnthropicAdapter.decode_chat(body),
             Err(TranslateError::MalformedUpstream(_))
         ));
+    }
+}
+
+/// The one-pass reader answers the responses providers send, and leaves the rest (thinking
+/// blocks here) to the typed path.
+#[test]
+fn common_responses_are_read_in_one_pass() {
+    for body in [
+        fixture!("response_text.json"),
+        fixture!("response_tool_use.json"),
+    ] {
+        let fast = crate::anthropic::response_fast::decode(body.as_bytes())
+            .expect("the one-pass reader answers");
+        assert_eq!(Ok(fast), decode_typed(body.as_bytes()));
+    }
+    let thinking = fixture!("response_thinking_cache.json");
+    assert!(crate::anthropic::response_fast::decode(thinking.as_bytes()).is_none());
+}
+
+/// Where the one-pass reader answers, the typed path answers the same: on every one-byte
+/// change, insertion and deletion of real responses.
+#[test]
+fn the_one_pass_reader_agrees_with_the_typed_path_on_mutated_responses() {
+    const BYTES: &[u8] = b"\"\\{}[],:0 n.e-xt";
+    let mut answered = 0;
+    let mut check = |body: &[u8]| {
+        if let Some(fast) = crate::anthropic::response_fast::decode(body) {
+            answered += 1;
+            assert_eq!(
+                Ok(fast),
+                decode_typed(body),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+    };
+    for seed in [
+        fixture!("response_text.json"),
+        fixture!("response_tool_use.json"),
+    ] {
+        let seed = seed.as_bytes();
+        for i in 0..seed.len() {
+            let mut removed = seed.to_vec();
+            removed.remove(i);
+            check(&removed);
+            for &b in BYTES {
+                let mut changed = seed.to_vec();
+                changed[i] = b;
+                check(&changed);
+                let mut inserted = seed.to_vec();
+                inserted.insert(i, b);
+                check(&inserted);
+            }
+        }
+    }
+    assert!(answered > 1_000, "{answered} answered");
+}
+
+/// Shapes at the edge of the one-pass reader decode as the typed path decodes them: the same
+/// response or the same error.
+#[test]
+fn odd_shapes_decode_as_the_typed_path_decodes_them() {
+    for body in [
+        r#"{"id":"a","id":"b","content":[]}"#,
+        r#"{"\u0069d":"a","content":[]}"#,
+        r#"{"id":null}"#,
+        r#"{"content":[{"type":"text","text":"a","text":"b"}]}"#,
+        r#"{"content":[{"type":"text","\u0074ext":"a"}]}"#,
+        r#"{"content":[{"type":"tool_use","id":"t","name":"n","input":{"b":1,"a":[1.5,2e3]}}]}"#,
+        r#"{"content":[{"type":"tool_use","id":"t","name":"n"}]}"#,
+        r#"{"content":[{"type":"tool_use","id":"t","name":"n","input":null}]}"#,
+        r#"{"content":[{"type":"tool_use","id":"t"}]}"#,
+        r#"{"usage":{"output_tokens":3,"output_tokens_details":{"thinking_tokens":2}}}"#,
+        r#"{"usage":{"input_tokens":null,"output_tokens":1e2}}"#,
+        r#"{"usage":{"input_tokens":1,"input_tokens":2}}"#,
+        r#"{"usage":{"input_tokens":18446744073709551616}}"#,
+        r#"{"usage":null}"#,
+        r#"{"content":[{"type":"text","text":5}]}"#,
+        r#"{"content":["x",{"type":"text","text":"y"}]}"#,
+        r#"{"content":[{"text":"a\u00e9\n","type":"text"}],"stop_reason":"max_tokens"}"#,
+        r#"{"content":null}"#,
+        r#"{"stop_reason":7}"#,
+        r#"{"stop_sequence":"x","stop_reason":null,"extra":{"deep":[1,{"a":null}]}}"#,
+        r#"{}"#,
+        r#"[]"#,
+        r#"{"id":"a"} x"#,
+    ] {
+        assert_eq!(
+            crate::anthropic::response::decode(body.as_bytes()),
+            decode_typed(body.as_bytes()),
+            "{body}"
+        );
     }
 }
