@@ -723,7 +723,7 @@ fn complete_body(
     }
     let usage = resp.usage.clone();
     let out = match input.ingress {
-        Ingress::OpenAi => serde_json::to_vec(&resp).map_err(|e| malformed(e.to_string()))?,
+        Ingress::OpenAi => resp.to_json().map_err(|e| malformed(e.to_string()))?,
         Ingress::Anthropic => {
             switchyard_providers::anthropic::ingress::response_from_canonical(&resp, &dep.cfg.model)
         }

@@ -10,6 +10,7 @@
 pub mod anthropic;
 pub mod error;
 pub mod gemini;
+pub mod json_string;
 pub mod keys;
 pub mod openai;
 pub mod peek;

@@ -150,14 +150,7 @@ impl Members {
     }
 }
 
-/// Appends `s` as a JSON string literal.
-pub fn write_json_string(out: &mut Vec<u8>, s: &str) {
-    // serde_json's escaping is the reference; strings here are short (keys, model names).
-    match serde_json::to_writer(&mut *out, s) {
-        Ok(()) => {}
-        Err(_) => out.extend_from_slice(b"\"\""),
-    }
-}
+pub use crate::json_string::write_json_string;
 
 #[cfg(test)]
 mod tests {

@@ -8,6 +8,7 @@ mod chat;
 mod chunk;
 mod embeddings;
 mod error_body;
+mod response_json;
 mod usage;
 
 pub use chat::*;
