@@ -67,7 +67,8 @@ impl Adapter for AnthropicAdapter {
         target: &Target<'_>,
     ) -> Result<Vec<u8>, TranslateError> {
         let body = request::encode(req, target.model)?;
-        serde_json::to_vec(&body).map_err(|e| TranslateError::invalid(e.to_string(), None))
+        body.to_json()
+            .map_err(|e| TranslateError::invalid(e.to_string(), None))
     }
 
     fn decode_chat(&self, body: &[u8]) -> Result<ChatResponse, TranslateError> {

@@ -7,6 +7,7 @@
 mod block;
 mod error_body;
 mod request;
+mod request_json;
 mod response;
 mod stream;
 
