@@ -16,7 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-1000}
 CONFIG=${2:-bench/scenarios/open-streams-1000/gateway.yaml}
-command -v heaptrack >/dev/null || apt-get install -y -qq heaptrack >/dev/null
+command -v heaptrack >/dev/null || scripts/apt-install.sh heaptrack
 cargo build --release -p switchyard --no-default-features --target-dir target/heap-profile -q
 BIN=target/heap-profile/release/switchyard
 OUT=bench/results/heaptrack

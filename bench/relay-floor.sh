@@ -39,9 +39,9 @@
 # Debian's packages, installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v socat >/dev/null || apt-get install -y -qq socat >/dev/null
-command -v haproxy >/dev/null || apt-get install -y -qq haproxy >/dev/null
-command -v nginx >/dev/null || apt-get install -y -qq nginx-light >/dev/null
+command -v socat >/dev/null || scripts/apt-install.sh socat
+command -v haproxy >/dev/null || scripts/apt-install.sh haproxy
+command -v nginx >/dev/null || scripts/apt-install.sh nginx-light
 OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
 BIN=${BIN:-target/release/switchyard}
 SIM_BIN=${SIM_BIN:-$BIN}

@@ -24,7 +24,7 @@ LLVM=$(rustc -vV | sed -n 's/^LLVM version: \([0-9]*\).*/\1/p')
 PROFDATA=$(command -v "llvm-profdata-$LLVM" || echo "/usr/lib/llvm-$LLVM/bin/llvm-profdata")
 if [[ ! -x $PROFDATA ]]; then
     say "installing llvm-$LLVM (llvm-profdata matching rustc's LLVM $LLVM)"
-    apt-get install -y -qq "llvm-$LLVM" >/dev/null
+    scripts/apt-install.sh "llvm-$LLVM"
 fi
 OHA=${OHA:-$(command -v oha || echo "$HOME/.cargo/bin/oha")}
 [[ -x $OHA ]] || { say "oha missing: cargo install oha --locked"; exit 1; }
