@@ -72,7 +72,7 @@ else
     DRIVER="$HOME/.cargo/bin/oha"
   else
     say "oha could not be installed; falling back to wrk"
-    command -v wrk >/dev/null || { apt-get install -y wrk >/dev/null 2>&1 || sudo apt-get install -y wrk; }
+    command -v wrk >/dev/null || scripts/apt-install.sh wrk
     DRIVER="$(command -v wrk)"; KIND=wrk
   fi
 fi
@@ -81,7 +81,7 @@ say "load driver: $DRIVER ($KIND)"
 # 3. Optional tools for instructions/request and profiles (skipped gracefully when missing).
 if ! command -v valgrind >/dev/null; then
   say "valgrind missing; trying apt-get install valgrind (instructions/request is skipped if this fails)"
-  (apt-get install -y valgrind >/dev/null 2>&1 || sudo -n apt-get install -y valgrind >/dev/null 2>&1) || true
+  scripts/apt-install.sh valgrind || true
 fi
 command -v perf >/dev/null || say "perf missing: no perf profiles (apt-get install linux-perf)"
 
@@ -98,7 +98,7 @@ if [ "$PROXIES" = 1 ]; then
   for pkg in haproxy:haproxy nginx:nginx-light; do
     command -v "${pkg%%:*}" >/dev/null && continue
     say "installing ${pkg#*:} (apt-get)"
-    (apt-get install -y -qq "${pkg#*:}" >/dev/null 2>&1 || sudo -n apt-get install -y -qq "${pkg#*:}" >/dev/null 2>&1) ||
+    scripts/apt-install.sh "${pkg#*:}" ||
       say "${pkg#*:} could not be installed; its rows are skipped"
   done
 fi
