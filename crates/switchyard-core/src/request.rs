@@ -144,7 +144,7 @@ impl ChatInput {
     /// The canonical (OpenAI) form, parsed on first use.
     pub fn canonical(&self) -> Result<&ChatRequest, EngineError> {
         let parsed = self.canonical.get_or_init(|| match self.ingress {
-            Ingress::OpenAi => serde_json::from_slice::<ChatRequest>(&self.body)
+            Ingress::OpenAi => ChatRequest::from_json(&self.body)
                 .map_err(|e| EngineError::invalid(format!("invalid chat request: {e}"), None)),
             Ingress::Anthropic => {
                 switchyard_providers::anthropic::ingress::request_to_canonical(&self.body)

@@ -8,6 +8,7 @@ mod chat;
 mod chunk;
 mod embeddings;
 mod error_body;
+mod request_fast;
 mod response_json;
 mod usage;
 
