@@ -12,6 +12,8 @@ pub mod error;
 pub mod gemini;
 pub mod json_string;
 pub mod keys;
+#[cfg(any(test, feature = "testing"))]
+pub mod mutate;
 pub mod openai;
 pub mod peek;
 pub mod scan;

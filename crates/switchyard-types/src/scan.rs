@@ -895,23 +895,7 @@ mod tests {
         };
         for seed in SEEDS {
             let seed = seed.as_bytes();
-            for i in 0..=seed.len() {
-                if i < seed.len() {
-                    let mut v = seed.to_vec();
-                    v.remove(i);
-                    check(&v);
-                }
-                for &b in interesting {
-                    if i < seed.len() {
-                        let mut v = seed.to_vec();
-                        v[i] = b;
-                        check(&v);
-                    }
-                    let mut v = seed.to_vec();
-                    v.insert(i, b);
-                    check(&v);
-                }
-            }
+            crate::mutate::one_byte_mutations(seed, interesting, &mut check);
             // Every prefix: truncated bodies.
             for i in 0..seed.len() {
                 check(&seed[..i]);

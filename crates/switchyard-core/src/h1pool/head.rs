@@ -295,6 +295,7 @@ fn has_token(v: &[u8], token: &[u8]) -> bool {
 mod tests {
     use super::*;
     use switchyard_providers::ErrorClass;
+    use switchyard_types::mutate::one_byte_mutations;
 
     /// A success head as OpenAI sends it (the header names and shapes of
     /// `shared/reference/providers.md`; values made up).
@@ -389,19 +390,7 @@ mod tests {
             for i in 0..=seed.len() {
                 check(&seed[..i]);
             }
-            for i in 0..seed.len() {
-                let mut removed = seed.to_vec();
-                removed.remove(i);
-                check(&removed);
-                for &b in BYTES {
-                    let mut changed = seed.to_vec();
-                    changed[i] = b;
-                    check(&changed);
-                    let mut inserted = seed.to_vec();
-                    inserted.insert(i, b);
-                    check(&inserted);
-                }
-            }
+            one_byte_mutations(seed, BYTES, &mut check);
         }
         assert!(
             answered > 10_000 && declined > 10_000,

@@ -63,31 +63,60 @@ pub(crate) fn decode_typed(body: &[u8]) -> Result<ChatResponse, TranslateError> 
     if !thinking_blocks.is_empty() {
         extra.insert(THINKING_BLOCKS.to_owned(), Value::Array(thinking_blocks));
     }
+    Ok(completion(Decoded {
+        id: resp.id,
+        model: resp.model,
+        text,
+        reasoning,
+        tool_calls,
+        extra,
+        stop_reason: resp.stop_reason,
+        usage: &resp.usage,
+    }))
+}
+
+/// What a Messages response decodes to, before it takes the `chat.completion` shape.
+pub(crate) struct Decoded<'a> {
+    pub(crate) id: String,
+    pub(crate) model: String,
+    /// The text blocks, joined.
+    pub(crate) text: String,
+    /// The thinking blocks' text, joined.
+    pub(crate) reasoning: String,
+    pub(crate) tool_calls: Vec<ToolCall>,
+    /// The message's extension members ([`THINKING_BLOCKS`]).
+    pub(crate) extra: Extra,
+    pub(crate) stop_reason: Option<String>,
+    pub(crate) usage: &'a wire::Usage,
+}
+
+/// The `chat.completion` of a decoded Messages response: one choice, empty parts left out.
+pub(crate) fn completion(d: Decoded<'_>) -> ChatResponse {
     let message = Message {
         role: Role::Assistant,
-        content: (!text.is_empty()).then_some(Content::Text(text)),
+        content: (!d.text.is_empty()).then_some(Content::Text(d.text)),
         name: None,
-        tool_calls: (!tool_calls.is_empty()).then_some(tool_calls),
+        tool_calls: (!d.tool_calls.is_empty()).then_some(d.tool_calls),
         tool_call_id: None,
         refusal: None,
-        reasoning_content: (!reasoning.is_empty()).then_some(reasoning),
-        extra,
+        reasoning_content: (!d.reasoning.is_empty()).then_some(d.reasoning),
+        extra: d.extra,
     };
-    Ok(ChatResponse {
-        id: resp.id,
+    ChatResponse {
+        id: d.id,
         object: "chat.completion".to_owned(),
         created: 0,
-        model: resp.model,
+        model: d.model,
         choices: vec![Choice {
             index: 0,
             message,
-            finish_reason: Some(finish_reason(resp.stop_reason.as_deref())),
+            finish_reason: Some(finish_reason(d.stop_reason.as_deref())),
             logprobs: None,
         }],
-        usage: Some(usage(&resp.usage)),
+        usage: Some(usage(d.usage)),
         system_fingerprint: None,
         extra: Extra::new(),
-    })
+    }
 }
 
 /// `{"type":"thinking","thinking","signature"}` as kept in [`THINKING_BLOCKS`].

@@ -18,10 +18,10 @@ use std::borrow::Cow;
 
 use serde_json::Value;
 use switchyard_types::anthropic as wire;
-use switchyard_types::openai::{ChatResponse, Choice, Content, Extra, Message, Role, ToolCall};
+use switchyard_types::openai::{ChatResponse, Extra, ToolCall};
 use switchyard_types::scan::{self, Member, ScanError};
 
-use super::response::{arguments_string, finish_reason, usage};
+use super::response::{arguments_string, completion, Decoded};
 
 /// The response as a `chat.completion`, or `None` to leave the body to the typed path.
 pub(crate) fn decode(body: &[u8]) -> Option<ChatResponse> {
@@ -68,31 +68,16 @@ pub(crate) fn decode(body: &[u8]) -> Option<ChatResponse> {
         Ok(())
     })
     .ok()?;
-    let message = Message {
-        role: Role::Assistant,
-        content: (!r.text.is_empty()).then_some(Content::Text(r.text)),
-        name: None,
-        tool_calls: (!r.tool_calls.is_empty()).then_some(r.tool_calls),
-        tool_call_id: None,
-        refusal: None,
-        reasoning_content: None,
-        extra: Extra::new(),
-    };
-    Some(ChatResponse {
+    Some(completion(Decoded {
         id: r.id,
-        object: "chat.completion".to_owned(),
-        created: 0,
         model: r.model,
-        choices: vec![Choice {
-            index: 0,
-            message,
-            finish_reason: Some(finish_reason(r.stop_reason.as_deref())),
-            logprobs: None,
-        }],
-        usage: Some(usage(&r.usage)),
-        system_fingerprint: None,
+        text: r.text,
+        reasoning: String::new(),
+        tool_calls: r.tool_calls,
         extra: Extra::new(),
-    })
+        stop_reason: r.stop_reason,
+        usage: &r.usage,
+    }))
 }
 
 #[derive(Default)]

@@ -226,6 +226,7 @@ fn message(e: &mut Member<'_, '_>) -> Result<Message, ScanError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mutate::one_byte_mutations;
 
     /// Requests as the official SDKs send them: a plain chat, and a tool loop with every
     /// message form, structured content and most parameters.
@@ -261,19 +262,7 @@ mod tests {
         };
         for seed in [PLAIN, TOOLS] {
             let seed = seed.as_bytes();
-            for i in 0..seed.len() {
-                let mut removed = seed.to_vec();
-                removed.remove(i);
-                check(&removed);
-                for &b in BYTES {
-                    let mut changed = seed.to_vec();
-                    changed[i] = b;
-                    check(&changed);
-                    let mut inserted = seed.to_vec();
-                    inserted.insert(i, b);
-                    check(&inserted);
-                }
-            }
+            one_byte_mutations(seed, BYTES, &mut check);
         }
         assert!(answered > 5_000, "{answered} answered");
     }

@@ -8,6 +8,7 @@ use super::fixture;
 use crate::adapter::Adapter;
 use crate::anthropic::response::{decode_typed, finish_reason};
 use crate::anthropic::AnthropicAdapter;
+use switchyard_types::mutate::one_byte_mutations;
 
 #[test]
 fn text_and_tool_use() {
@@ -143,19 +144,7 @@ fn the_one_pass_reader_agrees_with_the_typed_path_on_mutated_responses() {
         fixture!("response_tool_use.json"),
     ] {
         let seed = seed.as_bytes();
-        for i in 0..seed.len() {
-            let mut removed = seed.to_vec();
-            removed.remove(i);
-            check(&removed);
-            for &b in BYTES {
-                let mut changed = seed.to_vec();
-                changed[i] = b;
-                check(&changed);
-                let mut inserted = seed.to_vec();
-                inserted.insert(i, b);
-                check(&inserted);
-            }
-        }
+        one_byte_mutations(seed, BYTES, &mut check);
     }
     assert!(answered > 1_000, "{answered} answered");
 }
