@@ -57,7 +57,13 @@ pub(crate) struct Activity {
 }
 
 impl Activity {
-    fn finish(&self) {
+    /// A request is being served.
+    pub(crate) fn begin(&self) {
+        self.busy.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The request being served is done with.
+    pub(crate) fn finish(&self) {
         self.reads_at_done
             .store(self.reads.load(Ordering::Relaxed), Ordering::Relaxed);
         self.busy.fetch_sub(1, Ordering::Relaxed);

@@ -74,6 +74,11 @@ impl App {
         }
     }
 
+    /// The request body limit.
+    pub(crate) fn body_limit(&self) -> usize {
+        self.0.state.body_limit
+    }
+
     /// The busy-polling window of the configuration the gateway started with.
     pub(crate) fn busy_poll(&self) -> Option<std::time::Duration> {
         self.0.state.engine.snapshot().config.server.busy_poll
@@ -82,7 +87,7 @@ impl App {
     /// Everything up to the handler's future runs here, before anything is boxed: the boxed
     /// future is then the handler's own (behind the panic guard) and the client's request id,
     /// with no copy of the request kept beside it.
-    fn handle<B>(&self, req: Request<B>) -> AppFuture
+    pub(crate) fn handle<B>(&self, req: Request<B>) -> AppFuture
     where
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,

@@ -8,6 +8,7 @@ mod conn_watch;
 mod edge;
 mod error;
 mod extract;
+mod h1;
 mod headers;
 mod listener;
 mod options;

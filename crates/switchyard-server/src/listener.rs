@@ -1,4 +1,5 @@
-//! The accept loop: HTTP/1.1 connections served by hyper directly, with graceful shutdown.
+//! The accept loop: HTTP/1.1 connections served by our loop (`h1`, hyper beside it for the
+//! uncommon), with graceful shutdown.
 //!
 //! Not `axum::serve`: it sniffs every new connection for an HTTP/2 preface (one extra read
 //! syscall, and hyper's read buffer then grows to 16 KiB instead of 8 KiB for the
@@ -15,13 +16,13 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper_util::rt::TokioIo;
-use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 
 use crate::busy_poll::BusyPoll;
-use crate::conn_watch::{Connections, CountedStream, Untrack, Watched};
+use crate::conn_watch::{Connections, CountedStream, Untrack};
 use crate::edge::App;
+use crate::h1;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and waits for
 /// the open connections to finish their in-flight requests (idle keep-alive connections are
@@ -37,7 +38,9 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
     let spinners = busy_poll.as_ref().map_or_else(Vec::new, |b| {
         b.start(tokio::runtime::Handle::current().metrics().num_workers())
     });
-    let graceful = GracefulShutdown::new();
+    // Every connection's task holds a receiver: `true` asks it to finish; the sender sees
+    // when the last one is gone.
+    let (stop, _) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let stream = tokio::select! {
@@ -55,27 +58,27 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
         };
         let _ = stream.set_nodelay(true);
         let (id, activity) = conns.open();
-        let io = TokioIo::new(CountedStream::new(
-            stream,
+        let io = CountedStream::new(stream, Arc::clone(&activity), busy_poll.clone());
+        let conn = h1::serve(
+            io,
+            app.clone(),
             Arc::clone(&activity),
-            busy_poll.clone(),
-        ));
-        let conn = http.serve_connection(io, Watched::new(app.clone(), Arc::clone(&activity)));
-        let conn = graceful.watch(conn);
+            stop.subscribe(),
+            http.clone(),
+        );
         let untrack = Untrack {
             conns: Arc::clone(&conns),
             id,
         };
         let task = tokio::spawn(async move {
             let _untrack = untrack;
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "client connection ended with an error");
-            }
+            conn.await;
         });
         conns.track(id, activity, task.abort_handle());
     }
     drop(listener);
-    graceful.shutdown().await;
+    stop.send_replace(true);
+    stop.closed().await;
     sweeper.abort();
     for s in spinners {
         s.abort();

@@ -19,6 +19,7 @@ mod client_conn;
 mod egress_proxy;
 mod embeddings;
 mod errors;
+mod http1;
 mod http2;
 mod images;
 mod models;

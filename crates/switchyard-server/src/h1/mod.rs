@@ -1,0 +1,349 @@
+//! Client connections served by a small HTTP/1.1 loop of our own, with hyper beside it as the
+//! reference for everything outside the common shape.
+//!
+//! What the loop serves: HTTP/1.1 keep-alive requests whose body, if any, has a
+//! `Content-Length` within the body limit ([`request`] says exactly which heads), one after
+//! another (pipelined ones too), each answered with a `content-length` or chunked body
+//! ([`response`]). It reads the whole body before calling the handler (the handlers read it
+//! whole first anyway), watches the socket for the client's end while the handler works or a
+//! stream waits, and sends the ready chunks of a stream in one write.
+//!
+//! What hyper serves: the rest of any connection whose next head is anything else (HTTP/1.0,
+//! chunked uploads, `Expect: 100-continue`, upgrades, `Connection: close`, a malformed or
+//! oversized head, a body over the limit). The loop hands hyper the socket with the unread
+//! bytes put back in front ([`rewind`]), so hyper sees the connection as if it had read it
+//! from that byte on, and answers errors in its own way (400, 431).
+//!
+//! Why: on a same-format chat request hyper's server side cost ~12,000 instructions of the
+//! gateway's ~46,000 (its dispatcher's state machine, a body channel to the handler, a
+//! header map rebuilt for every response, its own encoder), and what the loop does instead
+//! costs about a third of that (measured in `bench/`, see docs/benchmarks.md).
+
+mod date;
+mod request;
+mod response;
+mod rewind;
+
+use std::future::{poll_fn, Future};
+use std::io::{self, IoSlice};
+use std::pin::{pin, Pin};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use bytes::BytesMut;
+use http::{Method, Request};
+use http_body::Body as _;
+use http_body_util::Full;
+use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::sync::watch;
+
+use crate::conn_watch::{Activity, CountedStream, Watched};
+use crate::edge::App;
+use request::Taken;
+use response::Framing;
+
+/// A head not complete within this many bytes goes to hyper (which allows ~400 KB and then
+/// answers 431).
+const MAX_HEAD: usize = 16 * 1024;
+/// The read buffer a connection starts with (hyper's size).
+const INITIAL_BUFFER: usize = 8 * 1024;
+/// Bytes of pipelined requests read ahead while a response is in progress.
+const MAX_READ_AHEAD: usize = 64 * 1024;
+/// A body piece this large is written from where it is instead of copied beside its head.
+const WRITE_IN_PLACE: usize = 16 * 1024;
+/// Ready stream chunks gathered up to this many bytes before a write.
+const GATHER: usize = 64 * 1024;
+
+/// One client connection.
+pub(crate) struct Conn {
+    io: CountedStream,
+    /// Bytes read and not yet taken as a head or body.
+    buf: BytesMut,
+    /// The response being written.
+    out: Vec<u8>,
+    app: App,
+    activity: Arc<Activity>,
+    body_limit: usize,
+}
+
+/// Why the loop stopped.
+enum End {
+    /// The connection is done.
+    Closed,
+    /// The next head is one for hyper.
+    Hyper,
+}
+
+/// Serves one client connection until it ends or, between requests, `shutdown` turns true.
+pub(crate) async fn serve(
+    io: CountedStream,
+    app: App,
+    activity: Arc<Activity>,
+    mut shutdown: watch::Receiver<bool>,
+    hyper: hyper::server::conn::http1::Builder,
+) {
+    let mut conn = Conn {
+        io,
+        buf: BytesMut::with_capacity(INITIAL_BUFFER),
+        out: Vec::new(),
+        body_limit: app.body_limit(),
+        app,
+        activity,
+    };
+    if let End::Closed = conn.run(&mut shutdown).await {
+        let _ = conn.io.shutdown().await;
+        return;
+    }
+    let Conn {
+        io,
+        buf,
+        app,
+        activity,
+        ..
+    } = conn;
+    let io = TokioIo::new(rewind::Rewind::new(buf.freeze(), io));
+    let served = hyper.serve_connection(io, Watched::new(app, activity));
+    let mut served = pin!(served);
+    let ended = tokio::select! {
+        ended = served.as_mut() => ended,
+        _ = stopping(&mut shutdown) => {
+            served.as_mut().graceful_shutdown();
+            served.await
+        }
+    };
+    if let Err(e) = ended {
+        tracing::debug!(error = %e, "client connection ended with an error");
+    }
+}
+
+/// Resolves once the gateway is shutting down.
+async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+    // An error: the listener is gone, which is a shutdown too.
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+impl Conn {
+    async fn run(&mut self, shutdown: &mut watch::Receiver<bool>) -> End {
+        loop {
+            let (head, body_len) = loop {
+                match request::take(&mut self.buf, self.body_limit) {
+                    Taken::Head(head, body_len) => break (head, body_len),
+                    Taken::Partial if self.buf.len() < MAX_HEAD => {}
+                    Taken::Partial | Taken::Decline => return End::Hyper,
+                }
+                let read = if self.buf.is_empty() {
+                    // Between requests a shutdown closes the connection at once.
+                    if *shutdown.borrow() {
+                        return End::Closed;
+                    }
+                    tokio::select! {
+                        biased;
+                        read = read_more(&mut self.io, &mut self.buf) => read,
+                        () = stopping(shutdown) => return End::Closed,
+                    }
+                } else {
+                    read_more(&mut self.io, &mut self.buf).await
+                };
+                if !matches!(read, Ok(n) if n > 0) {
+                    return End::Closed;
+                }
+            };
+            while self.buf.len() < body_len {
+                self.buf.reserve(body_len - self.buf.len());
+                if !matches!(read_more(&mut self.io, &mut self.buf).await, Ok(n) if n > 0) {
+                    return End::Closed;
+                }
+            }
+            let body = self.buf.split_to(body_len).freeze();
+            let mut req = Request::new(Full::new(body));
+            let method = head.method.clone();
+            *req.method_mut() = head.method;
+            *req.uri_mut() = head.uri;
+            *req.headers_mut() = head.headers;
+            match self.respond(req, &method, shutdown).await {
+                Ok(true) => {}
+                Ok(false) | Err(_) => return End::Closed,
+            }
+        }
+    }
+
+    /// Serves one request: `Ok(true)` when the connection stays open for the next.
+    async fn respond(
+        &mut self,
+        req: Request<Full<bytes::Bytes>>,
+        method: &Method,
+        shutdown: &watch::Receiver<bool>,
+    ) -> io::Result<bool> {
+        let Self {
+            io,
+            buf,
+            out,
+            app,
+            activity,
+            ..
+        } = self;
+        activity.begin();
+        let _finish = Finish(activity);
+        let mut handler = app.handle(req);
+        let response = poll_fn(|cx| {
+            if let Poll::Ready(r) = handler.as_mut().poll(cx) {
+                return Poll::Ready(Some(r));
+            }
+            watch_end(io, buf, cx).map(|()| None)
+        })
+        .await;
+        drop(handler);
+        let Some(Ok(response)) = response else {
+            // The client went away: the handler's future is dropped, as hyper does.
+            return Ok(false);
+        };
+        let (parts, mut body) = response.into_parts();
+        let exact = body.size_hint().exact();
+        out.clear();
+        let written = response::encode(
+            parts.status,
+            &parts.headers,
+            exact,
+            method,
+            *shutdown.borrow(),
+            out,
+        );
+        drop(parts);
+        let complete = match written.framing {
+            Framing::Empty => {
+                drop(body);
+                write_all(io, &[out]).await?;
+                true
+            }
+            Framing::Length(_) => send_body(io, buf, out, &mut body, false).await?,
+            Framing::Chunked => send_body(io, buf, out, &mut body, true).await?,
+        };
+        out.clear();
+        Ok(complete && !written.close && !*shutdown.borrow())
+    }
+}
+
+/// Marks the request finished when the response is done with, however that ends.
+struct Finish<'a>(&'a Activity);
+
+impl Drop for Finish<'_> {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
+/// One step of sending a body.
+enum Step {
+    Frame(Option<Result<http_body::Frame<bytes::Bytes>, axum::Error>>),
+    /// Nothing more is ready: write what is gathered.
+    Write,
+    /// The client went away.
+    Gone,
+}
+
+/// Sends `body` after the head in `out`: `Ok(true)` once all of it is written, `Ok(false)`
+/// when the client went away or the body failed (the connection then closes, a chunked body
+/// without its last chunk, so the client sees it cut off).
+async fn send_body(
+    io: &mut CountedStream,
+    buf: &mut BytesMut,
+    out: &mut Vec<u8>,
+    body: &mut Body,
+    chunked: bool,
+) -> io::Result<bool> {
+    let crlf: &[u8] = if chunked { b"\r\n" } else { b"" };
+    loop {
+        let step = poll_fn(|cx| match Pin::new(&mut *body).poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(Step::Frame(frame)),
+            Poll::Pending if !out.is_empty() => Poll::Ready(Step::Write),
+            Poll::Pending => watch_end(io, buf, cx).map(|()| Step::Gone),
+        })
+        .await;
+        match step {
+            Step::Write => {
+                write_all(io, &[out]).await?;
+                out.clear();
+            }
+            Step::Gone | Step::Frame(Some(Err(_))) => return Ok(false),
+            Step::Frame(None) => {
+                if chunked {
+                    out.extend_from_slice(b"0\r\n\r\n");
+                }
+                write_all(io, &[out]).await?;
+                return Ok(true);
+            }
+            Step::Frame(Some(Ok(frame))) => {
+                // Trailers are not sent (no handler of the gateway makes them).
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                if data.is_empty() {
+                    continue;
+                }
+                if chunked {
+                    response::chunk_size(data.len(), out);
+                }
+                if data.len() >= WRITE_IN_PLACE {
+                    write_all(io, &[out, &data, crlf]).await?;
+                    out.clear();
+                } else {
+                    out.extend_from_slice(&data);
+                    out.extend_from_slice(crlf);
+                    if out.len() >= GATHER {
+                        write_all(io, &[out]).await?;
+                        out.clear();
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Reads what the client sent next into `buf`.
+async fn read_more(io: &mut CountedStream, buf: &mut BytesMut) -> io::Result<usize> {
+    if buf.capacity() - buf.len() < 1024 {
+        buf.reserve(INITIAL_BUFFER);
+    }
+    io.read_buf(buf).await
+}
+
+/// While a response is in progress: `Ready` when the client has closed its side (or its
+/// socket failed), as hyper treats it (no half-close). Bytes of a next request are kept in
+/// `buf`. Costs no system call while nothing arrives: tokio remembers that the socket was
+/// drained.
+fn watch_end(io: &mut CountedStream, buf: &mut BytesMut, cx: &mut Context<'_>) -> Poll<()> {
+    loop {
+        if buf.len() >= MAX_READ_AHEAD {
+            return Poll::Pending;
+        }
+        if buf.capacity() - buf.len() < 1024 {
+            buf.reserve(INITIAL_BUFFER);
+        }
+        match pin!(io.read_buf(buf)).poll(cx) {
+            Poll::Ready(Ok(0) | Err(_)) => return Poll::Ready(()),
+            Poll::Ready(Ok(_)) => {}
+            Poll::Pending => return Poll::Pending,
+        }
+    }
+}
+
+/// Writes every byte of `parts`, in order, with as few system calls as the socket allows.
+async fn write_all<W: AsyncWrite + Unpin>(io: &mut W, parts: &[&[u8]]) -> io::Result<()> {
+    let mut slices: [IoSlice<'_>; 3] = [IoSlice::new(&[]), IoSlice::new(&[]), IoSlice::new(&[])];
+    let n = parts.len().min(slices.len());
+    for (slot, part) in slices.iter_mut().zip(parts) {
+        *slot = IoSlice::new(part);
+    }
+    let mut left = &mut slices[..n];
+    IoSlice::advance_slices(&mut left, 0);
+    while !left.is_empty() {
+        let wrote = io.write_vectored(left).await?;
+        if wrote == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        IoSlice::advance_slices(&mut left, wrote);
+    }
+    Ok(())
+}
