@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -277,6 +277,8 @@ struct Tracked {
 pub(crate) struct Connections {
     open: Mutex<HashMap<u64, Tracked>>,
     next: AtomicU64,
+    /// The gateway is shutting down: connections close after their request in progress.
+    stopping: AtomicBool,
 }
 
 impl Connections {
@@ -307,6 +309,34 @@ impl Connections {
     /// Connection `id` ended.
     pub(crate) fn close(&self, id: u64) {
         self.lock().remove(&id);
+    }
+
+    /// True once [`Connections::stop`] was called: a connection closes after the request it
+    /// is serving (said with `connection: close`).
+    pub(crate) fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// Shutdown: from now on connections close after their request in progress, and those
+    /// between requests, with no byte of a next head read, are closed now.
+    pub(crate) fn stop(&self) {
+        self.stopping.store(true, Ordering::Relaxed);
+        self.lock().retain(|_, t| {
+            let a = &t.activity;
+            let idle = a.busy.load(Ordering::Relaxed) == 0
+                && a.reads.load(Ordering::Relaxed) == a.reads_at_done.load(Ordering::Relaxed);
+            if idle {
+                t.abort.abort();
+            }
+            !idle && !t.abort.is_finished()
+        });
+    }
+
+    /// Connections still open.
+    pub(crate) fn len(&self) -> usize {
+        let mut open = self.lock();
+        open.retain(|_, t| !t.abort.is_finished());
+        open.len()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Tracked>> {

@@ -38,8 +38,7 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
     let spinners = busy_poll.as_ref().map_or_else(Vec::new, |b| {
         b.start(tokio::runtime::Handle::current().metrics().num_workers())
     });
-    // Every connection's task holds a receiver: `true` asks it to finish; the sender sees
-    // when the last one is gone.
+    // Connections hyper serves (see `h1`) hold a receiver: `true` asks them to finish.
     let (stop, _) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -63,7 +62,10 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
             io,
             app.clone(),
             Arc::clone(&activity),
-            stop.subscribe(),
+            h1::Stop {
+                conns: Arc::clone(&conns),
+                hyper: stop.subscribe(),
+            },
             http.clone(),
         );
         let untrack = Untrack {
@@ -77,8 +79,13 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
         conns.track(id, activity, task.abort_handle());
     }
     drop(listener);
+    // Idle connections close now, the others after their request in progress (the sweeper
+    // still enforcing the header timeout on any that started a head).
+    conns.stop();
     stop.send_replace(true);
-    stop.closed().await;
+    while conns.len() > 0 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     sweeper.abort();
     for s in spinners {
         s.abort();

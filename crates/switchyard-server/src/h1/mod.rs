@@ -31,7 +31,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use axum::body::Body;
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use http::{Method, Request};
 use http_body::Body as _;
 use http_body_util::Full;
@@ -39,7 +39,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
-use crate::conn_watch::{Activity, CountedStream, Watched};
+use crate::conn_watch::{Activity, Connections, CountedStream, Watched};
 use crate::edge::App;
 use request::Taken;
 use response::Framing;
@@ -51,9 +51,11 @@ const MAX_HEAD: usize = 16 * 1024;
 const INITIAL_BUFFER: usize = 8 * 1024;
 /// Bytes of pipelined requests read ahead while a response is in progress.
 const MAX_READ_AHEAD: usize = 64 * 1024;
-/// A body piece this large is written from where it is instead of copied beside its head.
-const WRITE_IN_PLACE: usize = 16 * 1024;
-/// Ready stream chunks gathered up to this many bytes before a write.
+/// A body piece this large is written from where it is instead of copied beside its framing.
+const HOLD: usize = 256;
+/// Pieces held for one write at most (each one more `iovec`).
+const MAX_HELD: usize = 15;
+/// Ready body bytes gathered up to this many before a write.
 const GATHER: usize = 64 * 1024;
 
 /// One client connection.
@@ -61,10 +63,14 @@ pub(crate) struct Conn {
     io: CountedStream,
     /// Bytes read and not yet taken as a head or body.
     buf: BytesMut,
-    /// The response being written.
+    /// The response being written: its head and the framing and small pieces of its body.
     out: Vec<u8>,
+    /// Larger pieces of the body, each to be written where it is after `out` up to the
+    /// offset beside it.
+    held: Vec<(usize, Bytes)>,
     app: App,
     activity: Arc<Activity>,
+    conns: Arc<Connections>,
     body_limit: usize,
 }
 
@@ -76,23 +82,38 @@ enum End {
     Hyper,
 }
 
-/// Serves one client connection until it ends or, between requests, `shutdown` turns true.
+/// How a connection learns that the gateway is shutting down.
+pub(crate) struct Stop {
+    /// Read after each request (the listener closes idle connections itself).
+    pub(crate) conns: Arc<Connections>,
+    /// For a connection hyper serves: turns true at shutdown.
+    pub(crate) hyper: watch::Receiver<bool>,
+}
+
+/// Serves one client connection until it ends, or until the request in progress when the
+/// gateway began shutting down is answered.
 pub(crate) async fn serve(
     io: CountedStream,
     app: App,
     activity: Arc<Activity>,
-    mut shutdown: watch::Receiver<bool>,
+    stop: Stop,
     hyper: hyper::server::conn::http1::Builder,
 ) {
+    let Stop {
+        conns,
+        hyper: mut shutdown,
+    } = stop;
     let mut conn = Conn {
         io,
         buf: BytesMut::with_capacity(INITIAL_BUFFER),
         out: Vec::new(),
+        held: Vec::new(),
         body_limit: app.body_limit(),
         app,
         activity,
+        conns,
     };
-    if let End::Closed = conn.run(&mut shutdown).await {
+    if let End::Closed = conn.run().await {
         let _ = conn.io.shutdown().await;
         return;
     }
@@ -125,7 +146,7 @@ async fn stopping(shutdown: &mut watch::Receiver<bool>) {
 }
 
 impl Conn {
-    async fn run(&mut self, shutdown: &mut watch::Receiver<bool>) -> End {
+    async fn run(&mut self) -> End {
         loop {
             let (head, body_len) = loop {
                 match request::take(&mut self.buf, self.body_limit) {
@@ -133,19 +154,8 @@ impl Conn {
                     Taken::Partial if self.buf.len() < MAX_HEAD => {}
                     Taken::Partial | Taken::Decline => return End::Hyper,
                 }
-                let read = if self.buf.is_empty() {
-                    // Between requests a shutdown closes the connection at once.
-                    if *shutdown.borrow() {
-                        return End::Closed;
-                    }
-                    tokio::select! {
-                        biased;
-                        read = read_more(&mut self.io, &mut self.buf) => read,
-                        () = stopping(shutdown) => return End::Closed,
-                    }
-                } else {
-                    read_more(&mut self.io, &mut self.buf).await
-                };
+                // Between requests a shutdown aborts this task (`Connections::stop`).
+                let read = read_more(&mut self.io, &mut self.buf).await;
                 if !matches!(read, Ok(n) if n > 0) {
                     return End::Closed;
                 }
@@ -162,7 +172,7 @@ impl Conn {
             *req.method_mut() = head.method;
             *req.uri_mut() = head.uri;
             *req.headers_mut() = head.headers;
-            match self.respond(req, &method, shutdown).await {
+            match self.respond(req, &method).await {
                 Ok(true) => {}
                 Ok(false) | Err(_) => return End::Closed,
             }
@@ -170,18 +180,15 @@ impl Conn {
     }
 
     /// Serves one request: `Ok(true)` when the connection stays open for the next.
-    async fn respond(
-        &mut self,
-        req: Request<Full<bytes::Bytes>>,
-        method: &Method,
-        shutdown: &watch::Receiver<bool>,
-    ) -> io::Result<bool> {
+    async fn respond(&mut self, req: Request<Full<Bytes>>, method: &Method) -> io::Result<bool> {
         let Self {
             io,
             buf,
             out,
+            held,
             app,
             activity,
+            conns,
             ..
         } = self;
         activity.begin();
@@ -207,7 +214,7 @@ impl Conn {
             &parts.headers,
             exact,
             method,
-            *shutdown.borrow(),
+            conns.stopping(),
             out,
         );
         drop(parts);
@@ -217,11 +224,12 @@ impl Conn {
                 write_all(io, &[out]).await?;
                 true
             }
-            Framing::Length(_) => send_body(io, buf, out, &mut body, false).await?,
-            Framing::Chunked => send_body(io, buf, out, &mut body, true).await?,
+            Framing::Length(_) => send_body(io, buf, out, held, &mut body, false).await?,
+            Framing::Chunked => send_body(io, buf, out, held, &mut body, true).await?,
         };
         out.clear();
-        Ok(complete && !written.close && !*shutdown.borrow())
+        held.clear();
+        Ok(complete && !written.close && !conns.stopping())
     }
 }
 
@@ -236,7 +244,7 @@ impl Drop for Finish<'_> {
 
 /// One step of sending a body.
 enum Step {
-    Frame(Option<Result<http_body::Frame<bytes::Bytes>, axum::Error>>),
+    Frame(Option<Result<http_body::Frame<Bytes>, axum::Error>>),
     /// Nothing more is ready: write what is gathered.
     Write,
     /// The client went away.
@@ -245,33 +253,33 @@ enum Step {
 
 /// Sends `body` after the head in `out`: `Ok(true)` once all of it is written, `Ok(false)`
 /// when the client went away or the body failed (the connection then closes, a chunked body
-/// without its last chunk, so the client sees it cut off).
+/// without its last chunk, so the client sees it cut off). The pieces that are ready are
+/// gathered and written together, small ones copied beside their framing, larger ones
+/// written from where they are.
 async fn send_body(
     io: &mut CountedStream,
     buf: &mut BytesMut,
     out: &mut Vec<u8>,
+    held: &mut Vec<(usize, Bytes)>,
     body: &mut Body,
     chunked: bool,
 ) -> io::Result<bool> {
-    let crlf: &[u8] = if chunked { b"\r\n" } else { b"" };
+    let mut gathered = out.len();
     loop {
         let step = poll_fn(|cx| match Pin::new(&mut *body).poll_frame(cx) {
             Poll::Ready(frame) => Poll::Ready(Step::Frame(frame)),
-            Poll::Pending if !out.is_empty() => Poll::Ready(Step::Write),
+            Poll::Pending if gathered > 0 => Poll::Ready(Step::Write),
             Poll::Pending => watch_end(io, buf, cx).map(|()| Step::Gone),
         })
         .await;
         match step {
-            Step::Write => {
-                write_all(io, &[out]).await?;
-                out.clear();
-            }
+            Step::Write => {}
             Step::Gone | Step::Frame(Some(Err(_))) => return Ok(false),
             Step::Frame(None) => {
                 if chunked {
                     out.extend_from_slice(b"0\r\n\r\n");
                 }
-                write_all(io, &[out]).await?;
+                write_gathered(io, out, held).await?;
                 return Ok(true);
             }
             Step::Frame(Some(Ok(frame))) => {
@@ -285,20 +293,42 @@ async fn send_body(
                 if chunked {
                     response::chunk_size(data.len(), out);
                 }
-                if data.len() >= WRITE_IN_PLACE {
-                    write_all(io, &[out, &data, crlf]).await?;
-                    out.clear();
+                gathered += data.len();
+                if data.len() >= HOLD {
+                    held.push((out.len(), data));
                 } else {
                     out.extend_from_slice(&data);
-                    out.extend_from_slice(crlf);
-                    if out.len() >= GATHER {
-                        write_all(io, &[out]).await?;
-                        out.clear();
-                    }
+                }
+                if chunked {
+                    out.extend_from_slice(b"\r\n");
+                }
+                if gathered < GATHER && held.len() < MAX_HELD {
+                    continue;
                 }
             }
         }
+        write_gathered(io, out, held).await?;
+        out.clear();
+        held.clear();
+        gathered = 0;
     }
+}
+
+/// Writes `out` with the `held` pieces in their places.
+async fn write_gathered(
+    io: &mut CountedStream,
+    out: &[u8],
+    held: &[(usize, Bytes)],
+) -> io::Result<()> {
+    let mut parts: [&[u8]; 2 * MAX_HELD + 1] = [&[]; 2 * MAX_HELD + 1];
+    let mut from = 0;
+    for ((at, data), pair) in held.iter().zip(parts.chunks_exact_mut(2)) {
+        pair[0] = &out[from..*at];
+        pair[1] = data;
+        from = *at;
+    }
+    parts[2 * held.len()] = &out[from..];
+    write_all(io, &parts[..=2 * held.len()]).await
 }
 
 /// Reads what the client sent next into `buf`.
@@ -329,9 +359,10 @@ fn watch_end(io: &mut CountedStream, buf: &mut BytesMut, cx: &mut Context<'_>) -
     }
 }
 
-/// Writes every byte of `parts`, in order, with as few system calls as the socket allows.
+/// Writes every byte of `parts` (at most `2 * MAX_HELD + 1`), in order, with as few system
+/// calls as the socket allows.
 async fn write_all<W: AsyncWrite + Unpin>(io: &mut W, parts: &[&[u8]]) -> io::Result<()> {
-    let mut slices: [IoSlice<'_>; 3] = [IoSlice::new(&[]), IoSlice::new(&[]), IoSlice::new(&[])];
+    let mut slices = [IoSlice::new(&[]); 2 * MAX_HELD + 1];
     let n = parts.len().min(slices.len());
     for (slot, part) in slices.iter_mut().zip(parts) {
         *slot = IoSlice::new(part);

@@ -1,5 +1,6 @@
 //! Graceful shutdown of the accept loop: a stream in flight when shutdown begins finishes
-//! whole, new connections are refused, and `serve` returns once the stream is done.
+//! whole, new connections are refused, idle ones are closed, a request in progress is
+//! answered with `connection: close`, and `serve` returns once they are done.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -71,5 +72,69 @@ async fn shutdown_drains_a_stream_in_flight_and_refuses_new_connections() {
     tokio::time::timeout(Duration::from_secs(5), server)
         .await
         .expect("serve returns after the stream ends")
+        .expect("serve task");
+}
+
+/// At shutdown an idle keep-alive connection is closed at once, and a request in progress is
+/// answered with `connection: close` before its connection ends.
+#[tokio::test]
+async fn shutdown_closes_idle_connections_and_answers_the_busy_with_close() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let sim = switchyard_sim::start(SocketAddr::from(([127, 0, 0, 1], 0)), SimConfig::default())
+        .await
+        .expect("sim");
+    let app = common::gateway_app("", &sim);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(switchyard_server::serve(listener, app, async {
+        let _ = stop_rx.await;
+    }));
+    let request = |text: &str| {
+        let body = chat_body("gpt-4o-mini", user(text), json!({})).to_string();
+        format!(
+            "POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+            body.len()
+        )
+    };
+    let read_all = |mut conn: tokio::net::TcpStream| async move {
+        let mut got = Vec::new();
+        let _ = tokio::time::timeout(Duration::from_secs(5), conn.read_to_end(&mut got)).await;
+        String::from_utf8_lossy(&got).into_owned()
+    };
+
+    // One connection served once and left idle, one with a slow request in progress.
+    let mut idle = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    idle.write_all(request("echo: hi").as_bytes())
+        .await
+        .expect("write");
+    let mut first = [0u8; 4096];
+    let n = idle.read(&mut first).await.expect("read");
+    assert!(first[..n].starts_with(b"HTTP/1.1 200 OK"));
+    let mut busy = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    busy.write_all(request("[[sim:latency_ms=300]] slow").as_bytes())
+        .await
+        .expect("write");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    stop_tx.send(()).expect("signal shutdown");
+    let t = tokio::time::Instant::now();
+    let rest = read_all(idle).await;
+    assert!(rest.is_empty(), "the idle connection got {rest:?}");
+    assert!(
+        t.elapsed() < Duration::from_millis(150),
+        "the idle connection stayed open {:?}",
+        t.elapsed()
+    );
+    let answer = read_all(busy).await.to_ascii_lowercase();
+    assert!(answer.starts_with("http/1.1 200 ok\r\n"), "{answer}");
+    assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+    assert!(answer.contains("\"chat.completion\""), "{answer}");
+    tokio::time::timeout(Duration::from_secs(5), server)
+        .await
+        .expect("serve returns once the busy connection is done")
         .expect("serve task");
 }
