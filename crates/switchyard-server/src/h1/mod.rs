@@ -55,6 +55,8 @@ const MAX_READ_AHEAD: usize = 64 * 1024;
 const HOLD: usize = 256;
 /// Pieces held for one write at most (each one more `iovec`).
 const MAX_HELD: usize = 15;
+/// Buffers larger than this are not kept between requests.
+const MAX_KEPT: usize = 64 * 1024;
 /// Ready body bytes gathered up to this many before a write.
 const GATHER: usize = 64 * 1024;
 
@@ -160,6 +162,9 @@ impl Conn {
                     return End::Closed;
                 }
             };
+            // Busy from here: the header timeout is for heads, not for slow uploads (the
+            // request's end is counted in `respond`; a connection that fails before it ends).
+            self.activity.begin();
             while self.buf.len() < body_len {
                 self.buf.reserve(body_len - self.buf.len());
                 if !matches!(read_more(&mut self.io, &mut self.buf).await, Ok(n) if n > 0) {
@@ -176,6 +181,14 @@ impl Conn {
                 Ok(true) => {}
                 Ok(false) | Err(_) => return End::Closed,
             }
+            // A large body or response grew the buffers: give the memory back rather than
+            // keep it for the connection's life (thousands of connections may stay open).
+            if self.buf.is_empty() && self.buf.capacity() > MAX_KEPT {
+                self.buf = BytesMut::with_capacity(INITIAL_BUFFER);
+            }
+            if self.out.capacity() > MAX_KEPT {
+                self.out = Vec::new();
+            }
         }
     }
 
@@ -191,7 +204,6 @@ impl Conn {
             conns,
             ..
         } = self;
-        activity.begin();
         let _finish = Finish(activity);
         let mut handler = app.handle(req);
         let response = poll_fn(|cx| {

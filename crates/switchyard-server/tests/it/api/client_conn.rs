@@ -99,6 +99,39 @@ async fn a_head_that_trickles_in_is_cut_off() {
     assert!(closed < Duration::from_millis(4000), "{closed:?}");
 }
 
+/// The header limit is for heads: a body uploaded slowly after a complete head is read to its
+/// end (as hyper did, whose handler read the body while the request counted as busy).
+#[tokio::test]
+async fn a_body_uploaded_slower_than_the_header_limit_is_served() {
+    let h = common::start_with(LIMITS, SimConfig::default()).await;
+    let body = chat_body("gpt-4o-mini", user("echo: patience"), json!({})).to_string();
+    let mut conn = TcpStream::connect(h.addr).await.expect("connect");
+    let head = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nhost: gw\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.expect("write head");
+    // Four pieces 700 ms apart: 2.1 s, past the 1 s header limit and its two sweeps.
+    let quarter = body.len().div_ceil(4);
+    for piece in body.as_bytes().chunks(quarter) {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        conn.write_all(piece)
+            .await
+            .expect("the connection was cut off");
+    }
+    let mut got = String::new();
+    let mut buf = [0u8; 8192];
+    while !got.contains("patience") {
+        let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+            .await
+            .expect("an answer")
+            .expect("read");
+        assert!(n > 0, "closed without an answer: {got}");
+        got.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+}
+
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed_after_the_idle_limit() {
     let h = common::start_with(LIMITS, SimConfig::default()).await;
