@@ -5,9 +5,11 @@
 //! refused before a byte of the body is read, and a body without one (chunked) is refused as
 //! soon as it passes the limit.
 
+use std::future::poll_fn;
+
 use axum::body::Bytes;
 use axum::http::HeaderMap;
-use http_body_util::{BodyExt, LengthLimitError, Limited};
+use bytes::BytesMut;
 
 use crate::error::{ApiError, ErrorKind};
 
@@ -39,14 +41,38 @@ where
     if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large());
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.is::<LengthLimitError>() => Err(too_large()),
-        Err(e) => Err(ApiError::new(
-            ErrorKind::InvalidRequest,
-            format!("cannot read request body: {e}"),
-        )),
+    // Most bodies arrive whole (the connection loop reads them before the handler runs):
+    // one frame, taken as it is. Otherwise the frames are gathered under the limit.
+    let mut body = std::pin::pin!(body);
+    let mut whole: Option<BytesMut> = None;
+    let mut first = Bytes::new();
+    while let Some(frame) = poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+        let frame = frame.map_err(|e| {
+            let e: BoxError = e.into();
+            ApiError::new(
+                ErrorKind::InvalidRequest,
+                format!("cannot read request body: {e}"),
+            )
+        })?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        let so_far = whole.as_ref().map_or(first.len(), BytesMut::len);
+        if so_far + data.len() > limit {
+            return Err(too_large());
+        }
+        match &mut whole {
+            Some(all) => all.extend_from_slice(&data),
+            None if first.is_empty() => first = data,
+            None => {
+                let mut all = BytesMut::with_capacity(first.len() + data.len());
+                all.extend_from_slice(&first);
+                all.extend_from_slice(&data);
+                whole = Some(all);
+            }
+        }
     }
+    Ok(whole.map_or(first, BytesMut::freeze))
 }
 
 #[cfg(test)]

@@ -10,10 +10,15 @@
 //! served by hyper from its first unread byte on.
 
 use std::mem::MaybeUninit;
+use std::sync::LazyLock;
 
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderName, HeaderValue};
 use http::{HeaderMap, Method, Uri};
+
+/// The hot routes' targets, parsed once (a clone shares static bytes).
+static CHAT: LazyLock<Uri> = LazyLock::new(|| Uri::from_static("/v1/chat/completions"));
+static MESSAGES: LazyLock<Uri> = LazyLock::new(|| Uri::from_static("/v1/messages"));
 
 /// Headers a head may carry and still be read here (hyper reads up to 100).
 pub(crate) const MAX_HEADERS: usize = 64;
@@ -167,7 +172,15 @@ impl Layout {
     /// The head, from `head`: the bytes [`scan`] looked at, up to [`Layout::len`]. `None` when
     /// a name or value is one `http` refuses (hyper then answers the client).
     fn build(&self, head: &Bytes) -> Option<Head> {
-        let uri = Uri::from_maybe_shared(head.slice(self.target.range())).ok()?;
+        let target = &head[self.target.range()];
+        // The hot routes' targets are not parsed again for every request.
+        let uri = if target == b"/v1/chat/completions" {
+            CHAT.clone()
+        } else if target == b"/v1/messages" {
+            MESSAGES.clone()
+        } else {
+            Uri::from_maybe_shared(head.slice(self.target.range())).ok()?
+        };
         let mut headers = HeaderMap::with_capacity(self.count);
         for (name, value) in &self.headers[..self.count] {
             let name = HeaderName::from_bytes(&head[name.range()]).ok()?;
