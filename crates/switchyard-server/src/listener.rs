@@ -28,10 +28,6 @@ use crate::h1;
 /// the open connections to finish their in-flight requests (idle keep-alive connections are
 /// closed at once).
 pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output = ()>) {
-    let mut http = hyper::server::conn::http1::Builder::new();
-    // No `header_read_timeout`: `conn_watch` enforces it (and the idle limit) for every
-    // connection at once.
-    http.keep_alive(true);
     let conns = Arc::new(Connections::default());
     let sweeper = tokio::spawn(Arc::clone(&conns).sweeper(app.client_limits()));
     let busy_poll = app.busy_poll().map(BusyPoll::new);
@@ -66,7 +62,6 @@ pub async fn serve(listener: TcpListener, app: App, shutdown: impl Future<Output
                 conns: Arc::clone(&conns),
                 hyper: stop.subscribe(),
             },
-            http.clone(),
         );
         let untrack = Untrack {
             conns: Arc::clone(&conns),

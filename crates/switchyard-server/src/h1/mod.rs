@@ -40,7 +40,7 @@ use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::watch;
 
 use crate::conn_watch::{Activity, Connections, CountedStream, Watched};
-use crate::edge::App;
+use crate::edge::{App, AppFuture};
 use request::Taken;
 use response::Framing;
 
@@ -94,13 +94,7 @@ pub(crate) struct Stop {
 
 /// Serves one client connection until it ends, or until the request in progress when the
 /// gateway began shutting down is answered.
-pub(crate) async fn serve(
-    io: CountedStream,
-    app: App,
-    activity: Arc<Activity>,
-    stop: Stop,
-    hyper: hyper::server::conn::http1::Builder,
-) {
+pub(crate) async fn serve(io: CountedStream, app: App, activity: Arc<Activity>, stop: Stop) {
     let Stop {
         conns,
         hyper: mut shutdown,
@@ -127,8 +121,13 @@ pub(crate) async fn serve(
         ..
     } = conn;
     let io = TokioIo::new(rewind::Rewind::new(buf.freeze(), io));
-    let served = hyper.serve_connection(io, Watched::new(app, activity));
-    let mut served = pin!(served);
+    // Boxed: only the connections handed over pay for hyper's state (a connection's task is as
+    // large as its largest state, and thousands of connections may be open).
+    let mut hyper = hyper::server::conn::http1::Builder::new();
+    // No `header_read_timeout`: `conn_watch` enforces it (and the idle limit) for every
+    // connection at once.
+    hyper.keep_alive(true);
+    let mut served = Box::pin(hyper.serve_connection(io, Watched::new(app, activity)));
     let ended = tokio::select! {
         ended = served.as_mut() => ended,
         _ = stopping(&mut shutdown) => {
@@ -172,12 +171,8 @@ impl Conn {
                 }
             }
             let body = self.buf.split_to(body_len).freeze();
-            let mut req = Request::new(Full::new(body));
-            let method = head.method.clone();
-            *req.method_mut() = head.method;
-            *req.uri_mut() = head.uri;
-            *req.headers_mut() = head.headers;
-            match self.respond(req, &method).await {
+            let (handler, is_head) = self.start(head, body);
+            match self.respond(handler, is_head).await {
                 Ok(true) => {}
                 Ok(false) | Err(_) => return End::Closed,
             }
@@ -192,20 +187,32 @@ impl Conn {
         }
     }
 
+    /// The handler's future for a request (a plain function: the request's parts are moved into
+    /// the future, not kept beside it in the connection's state), and whether it is `HEAD`.
+    fn start(&self, head: request::Head, body: Bytes) -> (AppFuture, bool) {
+        let is_head = head.method == Method::HEAD;
+        let mut req = Request::new(Full::new(body));
+        *req.method_mut() = head.method;
+        *req.uri_mut() = head.uri;
+        *req.headers_mut() = head.headers;
+        (self.app.handle(req), is_head)
+    }
+
     /// Serves one request: `Ok(true)` when the connection stays open for the next.
-    async fn respond(&mut self, req: Request<Full<Bytes>>, method: &Method) -> io::Result<bool> {
+    /// Takes the handler's future, not the request: an `async fn` keeps its arguments for its
+    /// whole life, and the request is consumed at once.
+    async fn respond(&mut self, handler: AppFuture, is_head: bool) -> io::Result<bool> {
         let Self {
             io,
             buf,
             out,
             held,
-            app,
             activity,
             conns,
             ..
         } = self;
         let _finish = Finish(activity);
-        let mut handler = app.handle(req);
+        let mut handler = handler;
         let response = poll_fn(|cx| {
             if let Poll::Ready(r) = handler.as_mut().poll(cx) {
                 return Poll::Ready(Some(r));
@@ -225,7 +232,7 @@ impl Conn {
             parts.status,
             &parts.headers,
             exact,
-            method,
+            is_head,
             conns.stopping(),
             out,
         );
@@ -233,7 +240,7 @@ impl Conn {
         let complete = match written.framing {
             Framing::Empty => {
                 drop(body);
-                write_all(io, &[out]).await?;
+                write_gathered(io, out, &[]).await?;
                 true
             }
             Framing::Length(_) => send_body(io, buf, out, held, &mut body, false).await?,
@@ -326,21 +333,51 @@ async fn send_body(
     }
 }
 
-/// Writes `out` with the `held` pieces in their places.
+/// Writes `out` with the `held` pieces in their places, with as few system calls as the
+/// socket allows. The `iovec`s are made afresh for each attempt, on the stack of the poll, so
+/// that the future holds only the count written (a connection's task is as large as its
+/// largest state, and thousands of connections may be open).
 async fn write_gathered(
     io: &mut CountedStream,
     out: &[u8],
     held: &[(usize, Bytes)],
 ) -> io::Result<()> {
-    let mut parts: [&[u8]; 2 * MAX_HELD + 1] = [&[]; 2 * MAX_HELD + 1];
-    let mut from = 0;
-    for ((at, data), pair) in held.iter().zip(parts.chunks_exact_mut(2)) {
-        pair[0] = &out[from..*at];
-        pair[1] = data;
-        from = *at;
+    let held = &held[..held.len().min(MAX_HELD)];
+    let total = out.len() + held.iter().map(|(_, d)| d.len()).sum::<usize>();
+    let mut written = 0;
+    poll_fn(|cx| {
+        while written < total {
+            let mut slices = [IoSlice::new(&[]); 2 * MAX_HELD + 1];
+            let mut n = 0;
+            let mut skip = written;
+            let mut from = 0;
+            for (at, data) in held {
+                unwritten(&mut slices, &mut n, &mut skip, &out[from..*at]);
+                unwritten(&mut slices, &mut n, &mut skip, data);
+                from = *at;
+            }
+            unwritten(&mut slices, &mut n, &mut skip, &out[from..]);
+            match Pin::new(&mut *io).poll_write_vectored(cx, &slices[..n]) {
+                Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                Poll::Ready(Ok(wrote)) => written += wrote,
+                Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
+        Poll::Ready(Ok(()))
+    })
+    .await
+}
+
+/// Adds what is left of `part` after `skip` bytes already written to `slices[n..]`.
+fn unwritten<'a>(slices: &mut [IoSlice<'a>], n: &mut usize, skip: &mut usize, part: &'a [u8]) {
+    if *skip >= part.len() {
+        *skip -= part.len();
+    } else if let Some(slot) = slices.get_mut(*n) {
+        *slot = IoSlice::new(&part[*skip..]);
+        *skip = 0;
+        *n += 1;
     }
-    parts[2 * held.len()] = &out[from..];
-    write_all(io, &parts[..=2 * held.len()]).await
 }
 
 /// Reads what the client sent next into `buf`.
@@ -369,24 +406,4 @@ fn watch_end(io: &mut CountedStream, buf: &mut BytesMut, cx: &mut Context<'_>) -
             Poll::Pending => return Poll::Pending,
         }
     }
-}
-
-/// Writes every byte of `parts` (at most `2 * MAX_HELD + 1`), in order, with as few system
-/// calls as the socket allows.
-async fn write_all<W: AsyncWrite + Unpin>(io: &mut W, parts: &[&[u8]]) -> io::Result<()> {
-    let mut slices = [IoSlice::new(&[]); 2 * MAX_HELD + 1];
-    let n = parts.len().min(slices.len());
-    for (slot, part) in slices.iter_mut().zip(parts) {
-        *slot = IoSlice::new(part);
-    }
-    let mut left = &mut slices[..n];
-    IoSlice::advance_slices(&mut left, 0);
-    while !left.is_empty() {
-        let wrote = io.write_vectored(left).await?;
-        if wrote == 0 {
-            return Err(io::ErrorKind::WriteZero.into());
-        }
-        IoSlice::advance_slices(&mut left, wrote);
-    }
-    Ok(())
 }

@@ -6,7 +6,7 @@
 //! written: the framing follows the body (no handler of the gateway sets them).
 
 use http::header::{self, HeaderMap};
-use http::{Method, StatusCode};
+use http::StatusCode;
 
 /// How the body follows the head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,14 +27,14 @@ pub(crate) struct Written {
     pub(crate) close: bool,
 }
 
-/// Appends the head of a response with `status` and `headers` to `out`, for a request with
-/// `method` and a body of `exact` bytes when known. `close`: the connection ends after it
+/// Appends the head of a response with `status` and `headers` to `out`, for a `HEAD` request
+/// or not (`head`) and a body of `exact` bytes when known. `close`: the connection ends after it
 /// (the gateway is shutting down), said with `connection: close`.
 pub(crate) fn encode(
     status: StatusCode,
     headers: &HeaderMap,
     exact: Option<u64>,
-    method: &Method,
+    head: bool,
     mut close: bool,
     out: &mut Vec<u8>,
 ) -> Written {
@@ -64,11 +64,10 @@ pub(crate) fn encode(
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
     }
-    let no_body = *method == Method::HEAD
-        || matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED);
+    let no_body = head || matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED);
     let may_have_length = !matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED);
     let framing = match exact {
-        Some(0) if *method == Method::HEAD => Framing::Empty,
+        Some(0) if head => Framing::Empty,
         Some(n) if may_have_length => {
             out.extend_from_slice(b"content-length: ");
             out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
@@ -142,7 +141,7 @@ mod tests {
         }
         let mut out = Vec::new();
         let status = StatusCode::from_u16(status).expect("status");
-        let written = encode(status, &map, exact, &method, close, &mut out);
+        let written = encode(status, &map, exact, method == Method::HEAD, close, &mut out);
         let text = String::from_utf8(out).expect("ascii");
         // The date is the clock's; replace it to compare.
         let at = text.find("date: ").expect("a date");
@@ -219,7 +218,7 @@ mod tests {
             HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
         );
         let mut out = Vec::new();
-        let w = encode(StatusCode::OK, &map, Some(3), &Method::GET, false, &mut out);
+        let w = encode(StatusCode::OK, &map, Some(3), false, false, &mut out);
         assert_eq!(
             String::from_utf8(out).expect("ascii"),
             "HTTP/1.1 200 OK\r\ndate: Thu, 01 Jan 1970 00:00:00 GMT\r\ncontent-length: 3\r\n\r\n"

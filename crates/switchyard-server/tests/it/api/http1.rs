@@ -294,3 +294,81 @@ async fn a_client_that_leaves_before_the_answer_cancels_the_request() {
     }
     assert_eq!(n, 0, "the request was not cancelled when its client left");
 }
+
+/// The response without what differs between two identical requests: the clock's headers,
+/// request ids, and the simulator's completion ids (a counter).
+fn normalized(resp: (u16, String, String)) -> (u16, Vec<String>, String) {
+    let (status, head, body) = resp;
+    let mut headers: Vec<String> = head
+        .lines()
+        .skip(1)
+        .filter(|l| {
+            ![
+                "date:",
+                "x-request-id:",
+                "x-switchyard-upstream-latency-ms:",
+                "x-switchyard-overhead-us:",
+            ]
+            .iter()
+            .any(|p| l.starts_with(p))
+        })
+        .map(str::to_owned)
+        .collect();
+    headers.sort();
+    let mut out = String::with_capacity(body.len());
+    let mut rest = body.as_str();
+    while let Some(at) = rest.find("-sim") {
+        out.push_str(&rest[..at + 4]);
+        rest = rest[at + 4..].trim_start_matches(|c: char| c.is_ascii_digit());
+        out.push('N');
+    }
+    out.push_str(rest);
+    (status, headers, out)
+}
+
+/// The loop answers as hyper does: the same requests on a connection the loop serves and on
+/// one that hyper serves (from a first request the loop declines) get the same status,
+/// headers and body, but for what differs between any two requests.
+#[tokio::test]
+async fn the_loop_answers_as_hyper_does() {
+    let h = common::start(GROUP_YAML).await;
+    let mut ours = connect(&h).await;
+    let mut hypers = connect(&h).await;
+    let mut ours_buf = Vec::new();
+    let mut hypers_buf = Vec::new();
+    // A chunked upload: declined by the loop, so hyper serves this connection from here on.
+    hypers
+        .write_all(b"POST /v1/route/explain HTTP/1.1\r\nhost: gw\r\ntransfer-encoding: chunked\r\n\r\n0\r\n\r\n")
+        .await
+        .expect("write");
+    let (status, _, _) = response(&mut hypers, &mut hypers_buf)
+        .await
+        .expect("hyper's first answer");
+    assert_eq!(status, 400);
+    let stream = chat_body("chat", user("echo: a b c"), json!({"stream": true})).to_string();
+    let unknown = chat_body("no-such-model", user("hi"), json!({})).to_string();
+    let requests = [
+        post(&chat("echo: same"), ""),
+        post(&stream, ""),
+        post(&unknown, ""),
+        post("{not json", ""),
+        post("", ""),
+        "GET /v1/models HTTP/1.1\r\nhost: gw\r\n\r\n".to_owned(),
+        "GET /health/ready HTTP/1.1\r\nhost: gw\r\n\r\n".to_owned(),
+        "GET /nope HTTP/1.1\r\nhost: gw\r\n\r\n".to_owned(),
+        "DELETE /v1/chat/completions HTTP/1.1\r\nhost: gw\r\n\r\n".to_owned(),
+        "POST /v1/chat/completions?x=1 HTTP/1.1\r\nhost: gw\r\ncontent-length: 2\r\n\r\n{}"
+            .to_owned(),
+    ];
+    for raw in &requests {
+        ours.write_all(raw.as_bytes()).await.expect("write");
+        hypers.write_all(raw.as_bytes()).await.expect("write");
+        let a = response(&mut ours, &mut ours_buf)
+            .await
+            .expect("the loop's answer");
+        let b = response(&mut hypers, &mut hypers_buf)
+            .await
+            .expect("hyper's answer");
+        assert_eq!(normalized(a), normalized(b), "answers to {raw:?} differ");
+    }
+}
