@@ -121,12 +121,12 @@ pub(crate) async fn serve(io: CountedStream, app: App, activity: Arc<Activity>, 
         ..
     } = conn;
     let io = TokioIo::new(rewind::Rewind::new(buf.freeze(), io));
-    // Boxed: only the connections handed over pay for hyper's state (a connection's task is as
-    // large as its largest state, and thousands of connections may be open).
     let mut hyper = hyper::server::conn::http1::Builder::new();
     // No `header_read_timeout`: `conn_watch` enforces it (and the idle limit) for every
     // connection at once.
     hyper.keep_alive(true);
+    // Boxed: only the connections handed over pay for hyper's state (a connection's task is as
+    // large as its largest state, and thousands of connections may be open).
     let mut served = Box::pin(hyper.serve_connection(io, Watched::new(app, activity)));
     let ended = tokio::select! {
         ended = served.as_mut() => ended,
