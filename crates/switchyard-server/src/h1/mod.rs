@@ -357,7 +357,13 @@ async fn write_gathered(
                 from = *at;
             }
             unwritten(&mut slices, &mut n, &mut skip, &out[from..]);
-            match Pin::new(&mut *io).poll_write_vectored(cx, &slices[..n]) {
+            // One piece (the common reply): `send`, which the kernel takes on a shorter path
+            // than `writev`.
+            let attempt = match &slices[..n] {
+                [one] => Pin::new(&mut *io).poll_write(cx, one),
+                many => Pin::new(&mut *io).poll_write_vectored(cx, many),
+            };
+            match attempt {
                 Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
                 Poll::Ready(Ok(wrote)) => written += wrote,
                 Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
