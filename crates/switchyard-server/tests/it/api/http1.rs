@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{chat_body, user};
+use super::{chat_body, in_flight, user};
 use crate::common;
 
 const GROUP_YAML: &str = r#"
@@ -247,23 +247,6 @@ async fn head_requests_get_no_body() {
     buf.clear();
     let (status, _, body) = response(&mut conn, &mut buf).await.expect("next");
     assert_eq!((status, content(&body).as_str()), (200, "next"));
-}
-
-async fn in_flight(h: &common::Harness) -> u64 {
-    let v: Value = h
-        .client
-        .get(h.url("/admin/v1/deployments"))
-        .send()
-        .await
-        .expect("admin")
-        .json()
-        .await
-        .expect("json");
-    v["deployments"]
-        .as_array()
-        .and_then(|a| a.iter().find(|d| d["group"] == "chat"))
-        .and_then(|d| d["state"]["in_flight"].as_u64())
-        .unwrap_or_else(|| panic!("no in_flight: {v}"))
 }
 
 /// A client that closes its connection while the provider has not answered cancels the

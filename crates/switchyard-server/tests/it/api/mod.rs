@@ -337,6 +337,26 @@ pub(crate) fn base64_decode(s: &str) -> Vec<u8> {
 }
 
 /// A chat request body for `model` with `messages`, plus `extra` top-level fields.
+/// Requests in flight at the deployment of the configured group `chat`, from the admin API.
+pub(crate) async fn in_flight(h: &Harness) -> u64 {
+    let v: Value = h
+        .client
+        .get(h.url("/admin/v1/deployments"))
+        .send()
+        .await
+        .expect("admin")
+        .json()
+        .await
+        .expect("json");
+    let d = v["deployments"]
+        .as_array()
+        .and_then(|a| a.iter().find(|d| d["group"] == "chat"))
+        .unwrap_or_else(|| panic!("no deployment of `chat`: {v}"));
+    d["state"]["in_flight"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no in_flight: {v}"))
+}
+
 pub(crate) fn chat_body(model: &str, messages: Value, extra: Value) -> Value {
     let mut body = json!({"model": model, "messages": messages});
     if let Value::Object(m) = extra {

@@ -12,18 +12,19 @@ use switchyard_sim::SimConfig;
 use super::{chat_body, user};
 use crate::common;
 
-#[tokio::test]
-async fn shutdown_drains_a_stream_in_flight_and_refuses_new_connections() {
-    let sim = switchyard_sim::start(
-        SocketAddr::from(([127, 0, 0, 1], 0)),
-        SimConfig {
-            chunk_interval: Duration::from_millis(60),
-            chunks: 6,
-            ..SimConfig::default()
-        },
-    )
-    .await
-    .expect("sim");
+/// A gateway in demo mode over a simulator with `sim`, served until the sender is used; the
+/// simulator's handle stays alive with it.
+async fn stoppable(
+    sim: SimConfig,
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+    switchyard_sim::SimHandle,
+) {
+    let sim = switchyard_sim::start(SocketAddr::from(([127, 0, 0, 1], 0)), sim)
+        .await
+        .expect("sim");
     let app = common::gateway_app("", &sim);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -33,6 +34,17 @@ async fn shutdown_drains_a_stream_in_flight_and_refuses_new_connections() {
     let server = tokio::spawn(switchyard_server::serve(listener, app, async {
         let _ = stop_rx.await;
     }));
+    (addr, stop_tx, server, sim)
+}
+
+#[tokio::test]
+async fn shutdown_drains_a_stream_in_flight_and_refuses_new_connections() {
+    let (addr, stop_tx, server, _sim) = stoppable(SimConfig {
+        chunk_interval: Duration::from_millis(60),
+        chunks: 6,
+        ..SimConfig::default()
+    })
+    .await;
 
     let client = reqwest::Client::new();
     let resp = client
@@ -81,18 +93,7 @@ async fn shutdown_drains_a_stream_in_flight_and_refuses_new_connections() {
 async fn shutdown_closes_idle_connections_and_answers_the_busy_with_close() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-    let sim = switchyard_sim::start(SocketAddr::from(([127, 0, 0, 1], 0)), SimConfig::default())
-        .await
-        .expect("sim");
-    let app = common::gateway_app("", &sim);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(switchyard_server::serve(listener, app, async {
-        let _ = stop_rx.await;
-    }));
+    let (addr, stop_tx, server, _sim) = stoppable(SimConfig::default()).await;
     let request = |text: &str| {
         let body = chat_body("gpt-4o-mini", user(text), json!({})).to_string();
         format!(

@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use switchyard_sim::SimConfig;
 
-use super::{assert_served_by, chat_body, per_family, user, Family, OpenAiStream};
+use super::{assert_served_by, chat_body, in_flight, per_family, user, Family, OpenAiStream};
 use crate::common;
 
 per_family!(
@@ -307,25 +307,6 @@ models:
     deployments:
       - openai/gpt-4o-mini
 "#;
-
-async fn in_flight(h: &common::Harness) -> u64 {
-    let v: Value = h
-        .client
-        .get(h.url("/admin/v1/deployments"))
-        .send()
-        .await
-        .expect("admin")
-        .json()
-        .await
-        .expect("json");
-    let d = v["deployments"]
-        .as_array()
-        .and_then(|a| a.iter().find(|d| d["group"] == "chat"))
-        .unwrap_or_else(|| panic!("no deployment of `chat`: {v}"));
-    d["state"]["in_flight"]
-        .as_u64()
-        .unwrap_or_else(|| panic!("no in_flight: {v}"))
-}
 
 /// A client that goes away mid-stream releases the deployment (in-flight back to 0) and the
 /// gateway keeps serving.
