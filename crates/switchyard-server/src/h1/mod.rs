@@ -1,16 +1,16 @@
 //! Client connections served by a small HTTP/1.1 loop of our own, with hyper beside it as the
 //! reference for everything outside the common shape.
 //!
-//! What the loop serves: HTTP/1.1 keep-alive requests whose body, if any, has a
-//! `Content-Length` within the body limit ([`request`] says exactly which heads), one after
-//! another (pipelined ones too), each answered with a `content-length` or chunked body
-//! ([`response`]). It reads the whole body before calling the handler (the handlers read it
+//! What the loop serves: HTTP/1.1 requests (keep-alive, or `Connection: close`: answered, then
+//! the connection closed) whose body, if any, has a `Content-Length` within the body limit
+//! ([`request`] says exactly which heads), one after another (pipelined ones too), each
+//! answered with a `content-length` or chunked body ([`response`]). It reads the whole body before calling the handler (the handlers read it
 //! whole first anyway), watches the socket for the client's end while the handler works or a
 //! stream waits, and sends the ready chunks of a stream in one write.
 //!
 //! What hyper serves: the rest of any connection whose next head is anything else (HTTP/1.0,
-//! chunked uploads, `Expect: 100-continue`, upgrades, `Connection: close`, a malformed or
-//! oversized head, a body over the limit). The loop hands hyper the socket with the unread
+//! chunked uploads, `Expect: 100-continue`, upgrades, a malformed or oversized head, a body
+//! over the limit). The loop hands hyper the socket with the unread
 //! bytes put back in front ([`rewind`]), so hyper sees the connection as if it had read it
 //! from that byte on, and answers errors in its own way (400, 431).
 //!
@@ -171,8 +171,8 @@ impl Conn {
                 }
             }
             let body = self.buf.split_to(body_len).freeze();
-            let (handler, is_head) = self.start(head, body);
-            match self.respond(handler, is_head).await {
+            let (handler, is_head, close) = self.start(head, body);
+            match self.respond(handler, is_head, close).await {
                 Ok(true) => {}
                 Ok(false) | Err(_) => return End::Closed,
             }
@@ -188,20 +188,27 @@ impl Conn {
     }
 
     /// The handler's future for a request (a plain function: the request's parts are moved into
-    /// the future, not kept beside it in the connection's state), and whether it is `HEAD`.
-    fn start(&self, head: request::Head, body: Bytes) -> (AppFuture, bool) {
+    /// the future, not kept beside it in the connection's state), whether it is `HEAD`, and
+    /// whether the client asked to close the connection after it.
+    fn start(&self, head: request::Head, body: Bytes) -> (AppFuture, bool, bool) {
         let is_head = head.method == Method::HEAD;
+        let close = head.close;
         let mut req = Request::new(Full::new(body));
         *req.method_mut() = head.method;
         *req.uri_mut() = head.uri;
         *req.headers_mut() = head.headers;
-        (self.app.handle(req), is_head)
+        (self.app.handle(req), is_head, close)
     }
 
     /// Serves one request: `Ok(true)` when the connection stays open for the next.
     /// Takes the handler's future, not the request: an `async fn` keeps its arguments for its
     /// whole life, and the request is consumed at once.
-    async fn respond(&mut self, handler: AppFuture, is_head: bool) -> io::Result<bool> {
+    async fn respond(
+        &mut self,
+        handler: AppFuture,
+        is_head: bool,
+        close: bool,
+    ) -> io::Result<bool> {
         let Self {
             io,
             buf,
@@ -233,7 +240,7 @@ impl Conn {
             &parts.headers,
             exact,
             is_head,
-            conns.stopping(),
+            close || conns.stopping(),
             out,
         );
         drop(parts);

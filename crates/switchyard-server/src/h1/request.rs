@@ -2,8 +2,9 @@
 //!
 //! The head is parsed by `httparse` (what hyper uses), so what is accepted here is byte for
 //! byte what hyper accepts; on top, this module declines every head whose handling needs more
-//! than "HTTP/1.1, keep-alive, a body of `Content-Length` bytes or none": another version,
-//! `Transfer-Encoding`, `Expect`, `Upgrade`, any `Connection` but `keep-alive`, `CONNECT`, an
+//! than "HTTP/1.1, a body of `Content-Length` bytes or none": another version,
+//! `Transfer-Encoding`, `Expect`, `Upgrade`, any `Connection` but `keep-alive` or `close`
+//! (the latter answered, then the connection closed, as a proxy's requests often ask), `CONNECT`, an
 //! absolute or asterisk target, a malformed or repeated length, a body over the gateway's
 //! limit (hyper hands it to the handler, which refuses it with 413 unread), a malformed
 //! head (hyper answers 400 or 431), more than [`MAX_HEADERS`] headers. A declined connection is
@@ -35,6 +36,8 @@ struct Layout {
     /// Name and value of each header, in order.
     headers: [(Span, Span); MAX_HEADERS],
     count: usize,
+    /// `Connection: close`.
+    close: bool,
 }
 
 /// A byte range of the head.
@@ -92,6 +95,7 @@ pub(crate) fn take(buf: &mut BytesMut, limit: usize) -> Taken {
         target: Span::default(),
         headers: [(Span::default(), Span::default()); MAX_HEADERS],
         count: 0,
+        close: false,
     };
     match scan(buf, limit, &mut layout) {
         Scanned::Head => {}
@@ -116,6 +120,8 @@ pub(crate) struct Head {
     pub(crate) method: Method,
     pub(crate) uri: Uri,
     pub(crate) headers: HeaderMap,
+    /// The client asked to close the connection after this request (`Connection: close`).
+    pub(crate) close: bool,
 }
 
 /// Looks for a complete head at the front of `buf` and lays it out in `layout`.
@@ -157,10 +163,15 @@ fn scan(buf: &[u8], limit: usize, layout: &mut Layout) -> Scanned {
         } else if name.eq_ignore_ascii_case(b"transfer-encoding")
             || name.eq_ignore_ascii_case(b"expect")
             || name.eq_ignore_ascii_case(b"upgrade")
-            || (name.eq_ignore_ascii_case(b"connection")
-                && !trimmed(h.value).eq_ignore_ascii_case(b"keep-alive"))
         {
             return Scanned::Decline;
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            let value = trimmed(h.value);
+            if value.eq_ignore_ascii_case(b"close") {
+                layout.close = true;
+            } else if !value.eq_ignore_ascii_case(b"keep-alive") {
+                return Scanned::Decline;
+            }
         }
         *slot = (Span::of(buf, name), Span::of(buf, h.value));
     }
@@ -192,6 +203,7 @@ impl Layout {
             method: self.method.clone(),
             uri,
             headers,
+            close: self.close,
         })
     }
 }
@@ -289,7 +301,7 @@ mod tests {
             "POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n",
             "POST / HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n",
             "GET / HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n",
-            "GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
+            "GET / HTTP/1.1\r\nConnection: Upgrade\r\n\r\n",
             "GET / HTTP/1.1\r\nConnection: keep-alive, Upgrade\r\n\r\n",
             "CONNECT example.com:443 HTTP/1.1\r\n\r\n",
             "GET http://example.com/ HTTP/1.1\r\n\r\n",
@@ -316,6 +328,14 @@ mod tests {
             head("GET / HTTP/1.1\r\nconnection:  Keep-Alive \r\ncontent-length: 0\r\n\r\n");
         assert_eq!(h.headers["connection"], "Keep-Alive");
         assert_eq!(body, 0);
+    }
+
+    #[test]
+    fn close_is_read_and_noted() {
+        let (h, _) = head("GET / HTTP/1.1\r\nConnection: Close\r\n\r\n");
+        assert!(h.close);
+        let (h, _) = head("GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n");
+        assert!(!h.close);
     }
 
     #[test]
