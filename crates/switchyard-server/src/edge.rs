@@ -40,7 +40,7 @@ use tower::ServiceExt;
 use crate::auth;
 use crate::error::{ApiError, ErrorKind};
 use crate::extract::BoxError;
-use crate::headers::{client_request_id, new_request_id, REQUEST_ID};
+use crate::headers::{self, client_request_id, new_request_id, REQUEST_ID};
 use crate::routes::{chat, messages};
 use crate::state::AppState;
 
@@ -92,20 +92,50 @@ impl App {
         B: http_body::Body<Data = Bytes> + Send + 'static,
         B::Error: Into<BoxError>,
     {
+        self.dispatch(req, Transparency::AsHeaders)
+    }
+
+    /// [`App::handle`] for the connection loop, which writes a response's transparency headers
+    /// into its head itself (`headers::write_served`).
+    pub(crate) fn handle_raw<B>(&self, req: Request<B>) -> AppFuture
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
+        self.dispatch(req, Transparency::Raw)
+    }
+
+    fn dispatch<B>(&self, req: Request<B>, transparency: Transparency) -> AppFuture
+    where
+        B: http_body::Body<Data = Bytes> + Send + 'static,
+        B::Error: Into<BoxError>,
+    {
         let client_id = client_request_id(req.headers()).cloned();
         let app = &self.0;
         if let Some(master) = app.state.master_key.as_deref() {
             if let Some(refused) = auth::refusal(master, req.uri().path(), req.headers()) {
-                return Box::pin(std::future::ready(Ok(stamp(refused, client_id))));
+                return Box::pin(std::future::ready(Ok(stamp(
+                    refused,
+                    client_id,
+                    transparency,
+                ))));
             }
         }
         if req.method() == Method::POST {
             match req.uri().path() {
                 "/v1/chat/completions" => {
-                    return guarded(chat::chat_completions(app.state.clone(), req), client_id)
+                    return guarded(
+                        chat::chat_completions(app.state.clone(), req),
+                        client_id,
+                        transparency,
+                    )
                 }
                 "/v1/messages" => {
-                    return guarded(messages::messages(app.state.clone(), req), client_id)
+                    return guarded(
+                        messages::messages(app.state.clone(), req),
+                        client_id,
+                        transparency,
+                    )
                 }
                 _ => {}
             }
@@ -118,12 +148,21 @@ impl App {
                 Ok(response) => response,
                 Err(never) => match never {},
             });
-        guarded(routed, client_id)
+        guarded(routed, client_id, transparency)
     }
 }
 
+/// Where a response's transparency headers are written.
+#[derive(Debug, Clone, Copy)]
+enum Transparency {
+    /// Into its header map, here.
+    AsHeaders,
+    /// Into its head, by the connection loop.
+    Raw,
+}
+
 /// `handler` boxed behind the panic guard, its response stamped with a request id.
-fn guarded<F>(handler: F, client_id: Option<HeaderValue>) -> AppFuture
+fn guarded<F>(handler: F, client_id: Option<HeaderValue>, transparency: Transparency) -> AppFuture
 where
     F: Future<Output = Response> + Send + 'static,
 {
@@ -132,15 +171,23 @@ where
             .catch_unwind()
             .map(move |outcome| {
                 let response = outcome.unwrap_or_else(panic_response);
-                Ok(stamp(response, client_id))
+                Ok(stamp(response, client_id, transparency))
             }),
     )
 }
 
-/// Gives `response` an `x-request-id` unless it has one: the client's, else a new one.
-pub(crate) fn stamp(mut response: Response, client_id: Option<HeaderValue>) -> Response {
+/// Gives `response` an `x-request-id` unless it has one: the client's, else a new one; and
+/// its transparency headers unless the connection loop writes them.
+fn stamp(
+    mut response: Response,
+    client_id: Option<HeaderValue>,
+    transparency: Transparency,
+) -> Response {
     if let Entry::Vacant(slot) = response.headers_mut().entry(REQUEST_ID) {
         slot.insert(client_id.unwrap_or_else(new_request_id));
+    }
+    if let Transparency::AsHeaders = transparency {
+        headers::materialize(&mut response);
     }
     response
 }

@@ -78,6 +78,12 @@ fn number(n: u64) -> HeaderValue {
 /// `us` microseconds as milliseconds with three decimals (`12.345`), without float or
 /// `format!` machinery.
 fn millis(us: u128) -> HeaderValue {
+    let (buf, n) = millis_text(us);
+    HeaderValue::from_bytes(&buf[..n]).unwrap_or_else(|_| HeaderValue::from_static("0.000"))
+}
+
+/// The text of [`millis`]: a buffer and how much of it is written.
+fn millis_text(us: u128) -> ([u8; 48], usize) {
     let mut digits = itoa::Buffer::new();
     let whole = digits.format(us / 1000).as_bytes();
     let frac = u16::try_from(us % 1000).unwrap_or(0);
@@ -88,7 +94,7 @@ fn millis(us: u128) -> HeaderValue {
     buf[n + 1] = b'0' + (frac / 100) as u8;
     buf[n + 2] = b'0' + (frac / 10 % 10) as u8;
     buf[n + 3] = b'0' + (frac % 10) as u8;
-    HeaderValue::from_bytes(&buf[..n + 4]).unwrap_or_else(|_| HeaderValue::from_static("0.000"))
+    (buf, n + 4)
 }
 
 fn set(h: &mut HeaderMap, name: HeaderName, value: &str) {
@@ -145,9 +151,140 @@ pub(crate) fn served(h: &mut HeaderMap, s: &Served, gateway_total: Duration) {
     }
 }
 
+/// A served request's transparency headers, carried on a response (as an extension) until its
+/// head is written: the connection loop writes them straight into the head
+/// ([`write_served`]), every other path turns them into headers first ([`materialize`]).
+/// Writing them once as bytes costs a sixth of building them into the header map.
+#[derive(Debug, Clone)]
+pub(crate) struct Transparency {
+    pub(crate) served: Served,
+    /// When the gateway received the request: the overhead is measured up to the head.
+    pub(crate) started: tokio::time::Instant,
+}
+
+/// Moves a response's [`Transparency`] into its headers.
+pub(crate) fn materialize(response: &mut axum::response::Response) {
+    if let Some(t) = response.extensions_mut().remove::<Transparency>() {
+        let h = response.headers_mut();
+        h.reserve(served_count(&t.served));
+        served(h, &t.served, t.started.elapsed());
+    }
+}
+
+/// The same headers as [`served`], appended to a response head as `name: value` lines.
+pub(crate) fn write_served(out: &mut Vec<u8>, s: &Served, gateway_total: Duration) {
+    fn line(out: &mut Vec<u8>, name: &HeaderName, value: &[u8]) {
+        // What `HeaderValue` accepts (`served` skips a value it refuses).
+        if value
+            .iter()
+            .all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+        {
+            out.extend_from_slice(name.as_str().as_bytes());
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"\r\n");
+        }
+    }
+    let labels = &s.deployment.labels;
+    line(out, &PROVIDER, labels.provider.as_bytes());
+    line(out, &DEPLOYMENT, labels.id.as_bytes());
+    line(out, &MODEL, labels.model.as_bytes());
+    line(out, &GROUP, s.group.label.as_bytes());
+    if let Some(rule) = &s.rule {
+        line(out, &RULE, rule.as_bytes());
+    }
+    let total = s.attempts();
+    line(out, &ATTEMPTS, itoa::Buffer::new().format(total).as_bytes());
+    if !s.failed.is_empty() {
+        let list: Vec<String> = s.failed.iter().map(AttemptRecord::header_form).collect();
+        line(out, &ATTEMPT_ERRORS, list.join(", ").as_bytes());
+    }
+    let (ms, n) = millis_text(s.upstream_latency.as_micros());
+    line(out, &UPSTREAM_MS, &ms[..n]);
+    let overhead = gateway_total.saturating_sub(s.upstream_total);
+    let overhead = u64::try_from(overhead.as_micros()).unwrap_or(u64::MAX);
+    line(
+        out,
+        &OVERHEAD_US,
+        itoa::Buffer::new().format(overhead).as_bytes(),
+    );
+    if !s.dropped_params.is_empty() {
+        line(out, &DROPPED, s.dropped_params.join(",").as_bytes());
+    }
+    if s.hedged {
+        line(out, &HEDGED, b"true");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{millis, new_request_id, number};
+
+    /// The lines written into a head are the headers `served` puts in a map, for a plain
+    /// request and one with every optional header (a rule, failed attempts, dropped
+    /// parameters, a hedge, a value `HeaderValue` refuses).
+    #[test]
+    fn written_lines_are_the_served_headers() {
+        use std::collections::HashMap;
+        use std::time::Duration;
+
+        use switchyard_core::report::{AttemptRecord, Served};
+
+        let yaml = "providers:\n  - { name: openai, kind: openai, api_key: sk-test }\n\
+                    models:\n  - name: chat\n    deployments: [openai/gpt-4o-mini]\n";
+        let config = switchyard_config::load_str(yaml, &HashMap::new()).expect("config");
+        let engine = switchyard_core::Engine::new(config).expect("engine");
+        let group = engine.snapshot().resolve("chat").expect("group");
+        let plain = Served {
+            deployment: std::sync::Arc::clone(&group.deployments[0]),
+            group,
+            rule: None,
+            failed: Vec::new(),
+            upstream_latency: Duration::from_micros(12_345),
+            upstream_total: Duration::from_micros(20_000),
+            dropped_params: Vec::new(),
+            hedged: false,
+        };
+        let failed = vec![
+            AttemptRecord {
+                deployment: "openai/gpt-4o".into(),
+                provider: "openai".into(),
+                class: switchyard_providers::ErrorClass::RateLimited,
+                status: Some(429),
+                elapsed: Duration::from_millis(3),
+            },
+            AttemptRecord {
+                deployment: "anthropic/claude".into(),
+                provider: "anthropic".into(),
+                class: switchyard_providers::ErrorClass::Timeout,
+                status: None,
+                elapsed: Duration::from_millis(9),
+            },
+        ];
+        let mut full = plain.clone();
+        full.rule = Some("long-prompts".into());
+        full.failed = failed;
+        full.dropped_params = vec!["logit_bias".into(), "seed".into()];
+        full.hedged = true;
+        let mut bad = plain.clone();
+        bad.rule = Some("tab\there, bell\x07".into());
+        for s in [plain, full, bad] {
+            let total = Duration::from_micros(25_000);
+            let mut map = axum::http::HeaderMap::new();
+            super::served(&mut map, &s, total);
+            let mut want: Vec<String> = map
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", String::from_utf8_lossy(v.as_bytes())))
+                .collect();
+            want.sort();
+            let mut out = Vec::new();
+            super::write_served(&mut out, &s, total);
+            let text = String::from_utf8(out).expect("ascii");
+            let mut got: Vec<String> = text.split_terminator("\r\n").map(str::to_owned).collect();
+            got.sort();
+            assert_eq!(got, want);
+        }
+    }
 
     #[test]
     fn request_ids_are_unique_and_well_formed() {

@@ -41,6 +41,7 @@ use tokio::sync::watch;
 
 use crate::conn_watch::{Activity, Connections, CountedStream, Watched};
 use crate::edge::{App, AppFuture};
+use crate::headers::Transparency;
 use request::Taken;
 use response::Framing;
 
@@ -197,7 +198,7 @@ impl Conn {
         *req.method_mut() = head.method;
         *req.uri_mut() = head.uri;
         *req.headers_mut() = head.headers;
-        (self.app.handle(req), is_head, close)
+        (self.app.handle_raw(req), is_head, close)
     }
 
     /// Serves one request: `Ok(true)` when the connection stays open for the next.
@@ -238,6 +239,7 @@ impl Conn {
         let written = response::encode(
             parts.status,
             &parts.headers,
+            parts.extensions.get::<Transparency>(),
             exact,
             is_head,
             close || conns.stopping(),

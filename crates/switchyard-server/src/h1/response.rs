@@ -8,6 +8,8 @@
 use http::header::{self, HeaderMap};
 use http::StatusCode;
 
+use crate::headers::{write_served, Transparency};
+
 /// How the body follows the head.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Framing {
@@ -27,12 +29,14 @@ pub(crate) struct Written {
     pub(crate) close: bool,
 }
 
-/// Appends the head of a response with `status` and `headers` to `out`, for a `HEAD` request
+/// Appends the head of a response with `status`, `headers` and the `transparency` headers the
+/// handler left beside them to `out`, for a `HEAD` request
 /// or not (`head`) and a body of `exact` bytes when known. `close`: the connection ends after it
 /// (the gateway is shutting down), said with `connection: close`.
 pub(crate) fn encode(
     status: StatusCode,
     headers: &HeaderMap,
+    transparency: Option<&Transparency>,
     exact: Option<u64>,
     head: bool,
     mut close: bool,
@@ -63,6 +67,9 @@ pub(crate) fn encode(
         out.extend_from_slice(b": ");
         out.extend_from_slice(value.as_bytes());
         out.extend_from_slice(b"\r\n");
+    }
+    if let Some(t) = transparency {
+        write_served(out, &t.served, t.started.elapsed());
     }
     let no_body = head || matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED);
     let may_have_length = !matches!(status, StatusCode::NO_CONTENT | StatusCode::NOT_MODIFIED);
@@ -141,7 +148,15 @@ mod tests {
         }
         let mut out = Vec::new();
         let status = StatusCode::from_u16(status).expect("status");
-        let written = encode(status, &map, exact, method == Method::HEAD, close, &mut out);
+        let written = encode(
+            status,
+            &map,
+            None,
+            exact,
+            method == Method::HEAD,
+            close,
+            &mut out,
+        );
         let text = String::from_utf8(out).expect("ascii");
         // The date is the clock's; replace it to compare.
         let at = text.find("date: ").expect("a date");
@@ -218,7 +233,7 @@ mod tests {
             HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
         );
         let mut out = Vec::new();
-        let w = encode(StatusCode::OK, &map, Some(3), false, false, &mut out);
+        let w = encode(StatusCode::OK, &map, None, Some(3), false, false, &mut out);
         assert_eq!(
             String::from_utf8(out).expect("ascii"),
             "HTTP/1.1 200 OK\r\ndate: Thu, 01 Jan 1970 00:00:00 GMT\r\ncontent-length: 3\r\n\r\n"

@@ -28,8 +28,9 @@ pub(crate) fn chat_response(reply: ChatReply, started: Instant) -> Response {
     // connection's life (it parses the next request into it), so spare room costs ~100 bytes
     // per entry for as long as a stream stays open.
     let stream = content_type == "text/event-stream";
-    // Content type, the request id the edge adds (`edge::stamp`), the stream's two, ours.
-    let count = 2 + usize::from(stream) * 2 + headers::served_count(&served);
+    // Content type, the request id the edge adds (`edge::stamp`), the stream's two; the
+    // transparency headers travel beside the map (`headers::Transparency`).
+    let count = 2 + usize::from(stream) * 2;
     h.reserve(count);
     h.insert(
         http::header::CONTENT_TYPE,
@@ -42,11 +43,8 @@ pub(crate) fn chat_response(reply: ChatReply, started: Instant) -> Response {
         );
         h.insert("x-accel-buffering", HeaderValue::from_static("no"));
     }
-    headers::served(h, &served, started.elapsed());
-    debug_assert_eq!(
-        h.len() + 1,
-        count,
-        "served_count is out of step with served"
-    );
+    debug_assert_eq!(h.len() + 1, count, "the map's size is out of step");
+    resp.extensions_mut()
+        .insert(headers::Transparency { served, started });
     resp
 }
