@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{chat_body, in_flight, user};
+use super::{chat_body, in_flight_settles, user};
 use crate::common;
 
 const GROUP_YAML: &str = r#"
@@ -258,23 +258,10 @@ async fn a_client_that_leaves_before_the_answer_cancels_the_request() {
     conn.write_all(post(&chat("[[sim:hang]] never answered"), "").as_bytes())
         .await
         .expect("write");
-    let mut n = 0;
-    for _ in 0..100 {
-        n = in_flight(&h).await;
-        if n == 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let n = in_flight_settles(&h, 1).await;
     assert_eq!(n, 1, "the request never reached the provider");
     drop(conn);
-    for _ in 0..100 {
-        n = in_flight(&h).await;
-        if n == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let n = in_flight_settles(&h, 0).await;
     assert_eq!(n, 0, "the request was not cancelled when its client left");
 }
 

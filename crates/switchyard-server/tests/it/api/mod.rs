@@ -357,6 +357,19 @@ pub(crate) async fn in_flight(h: &Harness) -> u64 {
         .unwrap_or_else(|| panic!("no in_flight: {v}"))
 }
 
+/// Waits up to two seconds for [`in_flight`] to read `want`; what it read last.
+pub(crate) async fn in_flight_settles(h: &Harness, want: u64) -> u64 {
+    let mut n = in_flight(h).await;
+    for _ in 0..100 {
+        if n == want {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        n = in_flight(h).await;
+    }
+    n
+}
+
 pub(crate) fn chat_body(model: &str, messages: Value, extra: Value) -> Value {
     let mut body = json!({"model": model, "messages": messages});
     if let Value::Object(m) = extra {

@@ -7,7 +7,10 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 use switchyard_sim::SimConfig;
 
-use super::{assert_served_by, chat_body, in_flight, per_family, user, Family, OpenAiStream};
+use super::{
+    assert_served_by, chat_body, in_flight, in_flight_settles, per_family, user, Family,
+    OpenAiStream,
+};
 use crate::common;
 
 per_family!(
@@ -335,14 +338,7 @@ async fn client_disconnect_releases_the_upstream() {
     assert!(!first.is_empty());
     assert_eq!(in_flight(&h).await, 1, "the stream should be in flight");
     drop(resp);
-    let mut n = 1;
-    for _ in 0..100 {
-        n = in_flight(&h).await;
-        if n == 0 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let n = in_flight_settles(&h, 0).await;
     assert_eq!(n, 0, "in-flight did not return to 0 after the client left");
     let live = h
         .client
