@@ -8,15 +8,8 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use super::{chat_body, in_flight_settles, user};
+use super::{chat_body, in_flight_settles, user, GROUP_YAML};
 use crate::common;
-
-const GROUP_YAML: &str = r#"
-models:
-  - name: chat
-    deployments:
-      - openai/gpt-4o-mini
-"#;
 
 fn chat(text: &str) -> String {
     chat_body("chat", user(text), json!({})).to_string()

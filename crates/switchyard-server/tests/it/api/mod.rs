@@ -337,6 +337,14 @@ pub(crate) fn base64_decode(s: &str) -> Vec<u8> {
 }
 
 /// A chat request body for `model` with `messages`, plus `extra` top-level fields.
+/// A configured group `chat` over one OpenAI deployment, so its state shows in the admin API.
+pub(crate) const GROUP_YAML: &str = r#"
+models:
+  - name: chat
+    deployments:
+      - openai/gpt-4o-mini
+"#;
+
 /// Requests in flight at the deployment of the configured group `chat`, from the admin API.
 pub(crate) async fn in_flight(h: &Harness) -> u64 {
     let v: Value = h

@@ -9,7 +9,7 @@ use switchyard_sim::SimConfig;
 
 use super::{
     assert_served_by, chat_body, in_flight, in_flight_settles, per_family, user, Family,
-    OpenAiStream,
+    OpenAiStream, GROUP_YAML,
 };
 use crate::common;
 
@@ -302,14 +302,6 @@ async fn stream_include_usage(f: Family) {
         s.data
     );
 }
-
-/// A configured group over one OpenAI deployment, so its state shows in the admin API.
-const GROUP_YAML: &str = r#"
-models:
-  - name: chat
-    deployments:
-      - openai/gpt-4o-mini
-"#;
 
 /// A client that goes away mid-stream releases the deployment (in-flight back to 0) and the
 /// gateway keeps serving.
