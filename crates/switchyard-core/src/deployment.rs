@@ -75,6 +75,9 @@ pub struct Labels {
     pub id: http::HeaderValue,
     /// Upstream model.
     pub model: http::HeaderValue,
+    /// The three as the edge writes them into a response head, rendered by the edge on first
+    /// use (it owns the header names) and kept for the snapshot's life.
+    pub rendered: std::sync::OnceLock<Box<[u8]>>,
 }
 
 impl Labels {
@@ -87,6 +90,7 @@ impl Labels {
             provider: v(provider),
             id: v(id),
             model: v(model),
+            rendered: std::sync::OnceLock::new(),
         }
     }
 }

@@ -46,6 +46,8 @@ pub struct Group {
     pub configured: bool,
     /// The name as a header value, built once.
     pub label: http::HeaderValue,
+    /// The name as the edge writes it into a response head, rendered by the edge on first use.
+    pub rendered: std::sync::OnceLock<Box<[u8]>>,
 }
 
 fn label(name: &str) -> http::HeaderValue {
@@ -242,6 +244,7 @@ impl Snapshot {
             cursor: AtomicUsize::new(0),
             configured: true,
             label: label(&m.name),
+            rendered: std::sync::OnceLock::new(),
         }
     }
 
@@ -273,6 +276,7 @@ impl Snapshot {
             cursor: AtomicUsize::new(0),
             configured: false,
             label: label(name),
+            rendered: std::sync::OnceLock::new(),
         }))
     }
 

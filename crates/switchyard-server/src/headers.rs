@@ -171,25 +171,23 @@ pub(crate) fn materialize(response: &mut axum::response::Response) {
     }
 }
 
-/// The same headers as [`served`], appended to a response head as `name: value` lines.
+/// The same headers as [`served`], appended to a response head as `name: value` lines. The
+/// lines naming the deployment and the group are rendered once per snapshot (the values are
+/// `HeaderValue`s already, so valid) and copied whole.
 pub(crate) fn write_served(out: &mut Vec<u8>, s: &Served, gateway_total: Duration) {
-    fn line(out: &mut Vec<u8>, name: &HeaderName, value: &[u8]) {
-        // What `HeaderValue` accepts (`served` skips a value it refuses).
-        if value
-            .iter()
-            .all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
-        {
-            out.extend_from_slice(name.as_str().as_bytes());
-            out.extend_from_slice(b": ");
-            out.extend_from_slice(value);
-            out.extend_from_slice(b"\r\n");
-        }
-    }
     let labels = &s.deployment.labels;
-    line(out, &PROVIDER, labels.provider.as_bytes());
-    line(out, &DEPLOYMENT, labels.id.as_bytes());
-    line(out, &MODEL, labels.model.as_bytes());
-    line(out, &GROUP, s.group.label.as_bytes());
+    out.extend_from_slice(labels.rendered.get_or_init(|| {
+        let mut b = Vec::with_capacity(96);
+        line(&mut b, &PROVIDER, labels.provider.as_bytes());
+        line(&mut b, &DEPLOYMENT, labels.id.as_bytes());
+        line(&mut b, &MODEL, labels.model.as_bytes());
+        b.into_boxed_slice()
+    }));
+    out.extend_from_slice(s.group.rendered.get_or_init(|| {
+        let mut b = Vec::with_capacity(48);
+        line(&mut b, &GROUP, s.group.label.as_bytes());
+        b.into_boxed_slice()
+    }));
     if let Some(rule) = &s.rule {
         line(out, &RULE, rule.as_bytes());
     }
@@ -213,6 +211,20 @@ pub(crate) fn write_served(out: &mut Vec<u8>, s: &Served, gateway_total: Duratio
     }
     if s.hedged {
         line(out, &HEDGED, b"true");
+    }
+}
+
+/// Appends `name: value\r\n` when `HeaderValue` would accept `value` (`served` skips a value it
+/// refuses).
+fn line(out: &mut Vec<u8>, name: &HeaderName, value: &[u8]) {
+    if value
+        .iter()
+        .all(|&b| (b >= 0x20 && b != 0x7f) || b == b'\t')
+    {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value);
+        out.extend_from_slice(b"\r\n");
     }
 }
 
@@ -268,6 +280,8 @@ mod tests {
         full.hedged = true;
         let mut bad = plain.clone();
         bad.rule = Some("tab\there, bell\x07".into());
+        // One deployment and group for all three: the second and third copy the lines rendered
+        // for the first.
         for s in [plain, full, bad] {
             let total = Duration::from_micros(25_000);
             let mut map = axum::http::HeaderMap::new();
