@@ -1,6 +1,7 @@
 //! The retry budget: retries may add at most `ratio` of the first-attempt traffic, plus a
 //! small floor per second, so an outage does not turn into a retry storm.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use switchyard_config::RetryBudget;
@@ -11,6 +12,10 @@ use tokio::time::Instant;
 pub struct RetryBucket {
     policy: RetryBudget,
     state: Mutex<(f64, Option<Instant>)>,
+    /// The bucket is full (kept under the lock): a first attempt's deposit, which could not
+    /// add anything, then reads this flag instead of taking the lock and the clock. Time
+    /// cannot add to a full bucket either, so skipping the refill loses nothing.
+    full: AtomicBool,
 }
 
 impl RetryBucket {
@@ -19,6 +24,7 @@ impl RetryBucket {
         Self {
             policy,
             state: Mutex::new((Self::cap_of(&policy), None)),
+            full: AtomicBool::new(true),
         }
     }
 
@@ -38,13 +44,18 @@ impl RetryBucket {
             g.0 = (g.0 + secs * self.policy.min_per_second).min(cap);
         }
         g.1 = Some(now);
-        f(&mut g.0)
+        let out = f(&mut g.0);
+        self.full.store(g.0 >= cap, Ordering::Relaxed);
+        out
     }
 
     /// A first attempt deposits `ratio`.
     pub fn deposit(&self) {
         let cap = Self::cap_of(&self.policy);
         let ratio = self.policy.ratio;
+        if self.full.load(Ordering::Relaxed) {
+            return;
+        }
         self.with(|t| *t = (*t + ratio).min(cap));
     }
 

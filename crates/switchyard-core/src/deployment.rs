@@ -1,7 +1,7 @@
 //! Runtime view of providers and deployments: prebuilt URLs, credential headers, clients, and
 //! the live health and load state each routing decision reads.
 
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -124,6 +124,10 @@ pub struct DeploymentState {
     latency: Ewma,
     ttft: Ewma,
     breaker: Mutex<Breaker>,
+    /// Whether the breaker is anything but closed with no failure counted, kept by
+    /// [`BreakerGuard`]: a healthy deployment's attempt reads this flag instead of taking the
+    /// lock (an uncontended lock is still two atomic read-modify-writes).
+    breaker_dirty: AtomicBool,
     window: Mutex<UsageWindow>,
 }
 
@@ -196,6 +200,42 @@ struct Breaker {
     window_start: Option<Instant>,
 }
 
+impl Breaker {
+    /// Closed, with no failure counted: what a new deployment's breaker is.
+    fn pristine(&self) -> bool {
+        matches!(self.state, BreakerState::Closed)
+            && self.consecutive == 0
+            && self.window_start.is_none()
+    }
+}
+
+/// The breaker, locked; on release it records in `dirty` whether it is still pristine.
+struct BreakerGuard<'a> {
+    breaker: std::sync::MutexGuard<'a, Breaker>,
+    dirty: &'a AtomicBool,
+}
+
+impl std::ops::Deref for BreakerGuard<'_> {
+    type Target = Breaker;
+    fn deref(&self) -> &Breaker {
+        &self.breaker
+    }
+}
+
+impl std::ops::DerefMut for BreakerGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Breaker {
+        &mut self.breaker
+    }
+}
+
+impl Drop for BreakerGuard<'_> {
+    fn drop(&mut self) {
+        // Stored while the lock is still held (the guard's fields drop after this).
+        self.dirty
+            .store(!self.breaker.pristine(), Ordering::Relaxed);
+    }
+}
+
 #[derive(Debug, Default)]
 struct UsageWindow {
     start: Option<Instant>,
@@ -253,9 +293,25 @@ impl DeploymentState {
         }
     }
 
+    /// The breaker, locked.
+    fn breaker(&self) -> BreakerGuard<'_> {
+        BreakerGuard {
+            breaker: lock(&self.breaker),
+            dirty: &self.breaker_dirty,
+        }
+    }
+
+    /// Whether the breaker is closed with no failure counted, without taking its lock.
+    fn breaker_pristine(&self) -> bool {
+        !self.breaker_dirty.load(Ordering::Relaxed)
+    }
+
     /// Availability at `now`, without claiming a probe.
     pub fn availability(&self, now: Instant) -> Availability {
-        let b = lock(&self.breaker);
+        if self.breaker_pristine() {
+            return Availability::Ready;
+        }
+        let b = self.breaker();
         match b.state {
             BreakerState::Closed => Availability::Ready,
             BreakerState::Open { until } if now < until => Availability::CoolingDown,
@@ -267,7 +323,10 @@ impl DeploymentState {
 
     /// Claims the right to send: always for a closed breaker, once for a probe.
     pub fn try_acquire(&self, now: Instant) -> bool {
-        let mut b = lock(&self.breaker);
+        if self.breaker_pristine() {
+            return true;
+        }
+        let mut b = self.breaker();
         match b.state {
             BreakerState::Closed => true,
             BreakerState::Open { until } if now < until => false,
@@ -285,7 +344,10 @@ impl DeploymentState {
         if let Some(t) = ttft {
             self.ttft.record(t.as_micros() as f64);
         }
-        let mut b = lock(&self.breaker);
+        if self.breaker_pristine() {
+            return;
+        }
+        let mut b = self.breaker();
         b.state = BreakerState::Closed;
         b.consecutive = 0;
         b.window_start = None;
@@ -304,7 +366,7 @@ impl DeploymentState {
         if !counts_against_health(class) {
             // The deployment answered correctly; a probe that gets a client error still
             // proves it is up.
-            let mut b = lock(&self.breaker);
+            let mut b = self.breaker();
             if matches!(b.state, BreakerState::HalfOpen { .. }) {
                 b.state = BreakerState::Closed;
                 b.consecutive = 0;
@@ -316,7 +378,7 @@ impl DeploymentState {
             // A timeout says the deployment is slow: teach least-latency about it.
             self.latency.record(latency.as_micros() as f64);
         }
-        let mut b = lock(&self.breaker);
+        let mut b = self.breaker();
         let probe_failed = matches!(b.state, BreakerState::HalfOpen { .. });
         let in_window = b
             .window_start
@@ -371,11 +433,15 @@ impl DeploymentState {
             || tpm.is_some_and(|l| w.tokens + tokens > l && w.tokens > 0))
     }
 
-    /// Replaces a token estimate with the real count.
-    pub fn settle_tokens(&self, estimated: u64, actual: u64, now: Instant) {
+    /// Replaces the tokens [`Self::try_admit`] reserved with the real count (nothing to do
+    /// when the deployment has no limit: nothing was reserved).
+    pub fn settle_tokens(&self, rpm: Option<u64>, tpm: Option<u64>, reserved: u64, actual: u64) {
+        if rpm.is_none() && tpm.is_none() {
+            return;
+        }
         let mut w = lock(&self.window);
-        roll(&mut w, now);
-        w.tokens = (w.tokens + actual).saturating_sub(estimated);
+        roll(&mut w, Instant::now());
+        w.tokens = (w.tokens + actual).saturating_sub(reserved);
     }
 
     /// Share of the RPM/TPM limits used this minute (0..1), for usage-aware ranking.

@@ -133,6 +133,7 @@ impl Engine {
                 group,
                 input,
                 deadline,
+                began,
                 rule,
             } = begun?;
             let mut run = Run {
@@ -140,6 +141,7 @@ impl Engine {
                 snap: &snap,
                 input: &input,
                 deadline,
+                clock: Some(began),
                 failed: Vec::new(),
                 upstream_total: Duration::ZERO,
                 rule,
@@ -160,8 +162,10 @@ impl Engine {
                 .first()
                 .map_or(snap.config.timeouts.total, |d| d.cfg.timeouts.total)
         });
+        let began = Instant::now();
         Ok(Begun {
-            deadline: Instant::now() + total,
+            deadline: began + total,
+            began,
             rule: routed.rule.map(|r| r.name),
             group: routed.group,
             input: Arc::new(input),
@@ -176,6 +180,8 @@ struct Begun {
     group: Arc<Group>,
     input: Arc<ChatInput>,
     deadline: Instant,
+    /// The clock reading the deadline was set from.
+    began: Instant,
     rule: Option<String>,
 }
 
@@ -234,6 +240,12 @@ pub fn rule_input(input: &ChatInput, needs: Needs) -> Result<RuleInput<'_>, Engi
     })
 }
 
+/// The tokens an attempt reserves in its deployment's usage window (prompt estimate plus the
+/// output cap or [`DEFAULT_OUTPUT_ESTIMATE`]), replaced by the real count once usage is known.
+pub(crate) fn reserved_tokens(input: &ChatInput) -> u64 {
+    input.estimated_tokens() + input.output_cap().unwrap_or(DEFAULT_OUTPUT_ESTIMATE)
+}
+
 pub(crate) fn unix_now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -245,6 +257,9 @@ struct Run<'a> {
     snap: &'a Arc<Snapshot>,
     input: &'a Arc<ChatInput>,
     deadline: Instant,
+    /// A clock reading not used yet: the first group's ranking takes the one the deadline was
+    /// set from (nothing has waited in between) instead of reading the clock again.
+    clock: Option<Instant>,
     failed: Vec<AttemptRecord>,
     upstream_total: Duration,
     rule: Option<String>,
@@ -340,7 +355,7 @@ impl Run<'_> {
         let input = self.input;
         // One clock reading serves ranking, the deadline check and admission until time
         // passes (a backoff, an attempt).
-        let mut now = Instant::now();
+        let mut now = self.clock.take().unwrap_or_else(Instant::now);
         let tokens = input.estimated_tokens();
         let output = input.output_cap().unwrap_or(DEFAULT_OUTPUT_ESTIMATE);
         let mut usable = rank(
@@ -378,7 +393,7 @@ impl Run<'_> {
             if now >= self.deadline {
                 break;
             }
-            let dep = Arc::clone(&usable[idx % usable.len()].0);
+            let dep = &usable[idx % usable.len()].0;
             let round = idx / usable.len();
             idx += 1;
             if !self.failed.is_empty() && !self.engine.inner.retry.try_withdraw() {
@@ -405,6 +420,7 @@ impl Run<'_> {
                 skipped += 1;
                 continue;
             }
+            // Reserves `reserved_tokens(input)`, settled against the reply's usage.
             if !dep
                 .state
                 .try_admit(dep.cfg.rpm, dep.cfg.tpm, tokens + output, now)
@@ -426,9 +442,9 @@ impl Run<'_> {
             };
             let result = match (group.hedge, hedge_with) {
                 (Some(h), Some(second)) => {
-                    Box::pin(self.hedged(group, &dep, &second, h.after)).await?
+                    Box::pin(self.hedged(group, dep, &second, h.after)).await?
                 }
-                _ => self.one(group, &dep, false).await?,
+                _ => self.one(group, dep, false).await?,
             };
             match result {
                 Outcome::Done(reply) => return Ok((Some(Outcome::Done(reply)), true)),
@@ -632,8 +648,12 @@ impl Run<'_> {
                 Ok((body, usage)) => {
                     dep.state.record_success(elapsed, None);
                     if let Some(u) = &usage {
-                        let est = self.input.estimated_tokens();
-                        dep.state.settle_tokens(est, u.total_tokens, Instant::now());
+                        dep.state.settle_tokens(
+                            dep.cfg.rpm,
+                            dep.cfg.tpm,
+                            reserved_tokens(self.input),
+                            u.total_tokens,
+                        );
                     }
                     drop(inflight);
                     let served = served(std::mem::take(&mut self.failed));

@@ -181,7 +181,6 @@ impl H1Pool {
         self: &Arc<Self>,
         req: &H1Request<'_>,
     ) -> Result<H1Response, UpstreamError> {
-        let origin = self.origin(req.uri);
         let mut head = encode_head(req);
         let coalesce = req.body.len() <= COALESCE_BODY;
         if coalesce {
@@ -189,7 +188,8 @@ impl H1Pool {
         }
         let mut again = true;
         loop {
-            let (mut conn, reused) = match self.checkout(origin) {
+            let (origin, idle) = self.checkout(req.uri);
+            let (mut conn, reused) = match idle {
                 Some(c) => (c, true),
                 // Boxed: opening a connection (TCP, TLS, a proxy tunnel) is a large future
                 // and a rare one; inline it would size every request's future.
@@ -275,29 +275,24 @@ impl H1Pool {
         }
     }
 
-    /// The index of the origin (scheme and authority) of `uri`; origins are never removed.
-    fn origin(&self, uri: &Uri) -> usize {
+    /// The index of the origin (scheme and authority) of `uri` (origins are never removed) and
+    /// its most recently used live idle connection, if any: one lock for both.
+    fn checkout(&self, uri: &Uri) -> (usize, Option<Box<Conn>>) {
         let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
         let authority = uri.authority().map_or("", |a| a.as_str());
         let mut origins = lock(&self.origins);
-        if let Some(i) = origins
+        let Some(origin) = origins
             .iter()
             .position(|o| o.https == https && &*o.authority == authority)
-        {
-            return i;
-        }
-        origins.push(Origin {
-            https,
-            authority: authority.into(),
-            idle: Vec::new(),
-        });
-        origins.len() - 1
-    }
-
-    /// The most recently used live idle connection of the origin, if any.
-    fn checkout(&self, origin: usize) -> Option<Box<Conn>> {
-        let mut origins = lock(&self.origins);
-        let idle = &mut origins.get_mut(origin)?.idle;
+        else {
+            origins.push(Origin {
+                https,
+                authority: authority.into(),
+                idle: Vec::new(),
+            });
+            return (origins.len() - 1, None);
+        };
+        let idle = &mut origins[origin].idle;
         let now = Instant::now();
         // The oldest are at the front: drop the expired ones.
         let expired = idle
@@ -307,14 +302,18 @@ impl H1Pool {
         idle.drain(..expired);
         while let Some(mut conn) = idle.pop() {
             if conn.is_reusable() {
-                return Some(conn);
+                return (origin, Some(conn));
             }
         }
-        None
+        (origin, None)
     }
 
     fn check_in(self: &Arc<Self>, origin: usize, mut conn: Box<Conn>) {
-        if !self.reaper.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        // A load first: the swap is an atomic read-modify-write, and the reaper runs already
+        // after the first connection.
+        if !self.reaper.load(std::sync::atomic::Ordering::Relaxed)
+            && !self.reaper.swap(true, std::sync::atomic::Ordering::Relaxed)
+        {
             self.spawn_reaper();
         }
         conn.idle_since = Instant::now();

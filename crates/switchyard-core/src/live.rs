@@ -273,9 +273,10 @@ impl LiveStream {
             cur.body.release();
             if let Some(u) = &cur.pipe.tap.usage {
                 self.dep.state.settle_tokens(
-                    self.input.estimated_tokens(),
+                    self.dep.cfg.rpm,
+                    self.dep.cfg.tpm,
+                    crate::engine::reserved_tokens(&self.input),
                     u.total_tokens,
-                    Instant::now(),
                 );
                 tracing::debug!(
                     deployment = %self.dep.cfg.id,

@@ -6,7 +6,7 @@ use std::time::Duration;
 use futures_util::{stream, StreamExt};
 use switchyard_sim::Fault;
 
-use super::support::{chat, scenario, Reply};
+use super::support::{chat, deployment_state, scenario, Reply};
 use crate::common::{start, Harness};
 
 fn group(strategy: &str, deployments: &str) -> String {
@@ -209,4 +209,29 @@ async fn usage_aware_never_exceeds_a_deployments_rpm() {
     assert_eq!(h.sim.request_count("small-a"), 4);
     assert_eq!(h.sim.request_count("big-b"), 8);
     assert_eq!(ok, 12);
+}
+
+/// A TPM limit counts the tokens requests really used: an attempt reserves its prompt estimate
+/// plus an output allowance (512 tokens without `max_tokens`), and the reply's usage replaces
+/// the whole reservation. Ten requests of a few dozen tokens each fit a 2,000-token limit that
+/// leftover output allowances (~512 a request) would have exhausted after three.
+#[tokio::test]
+async fn a_tpm_limit_counts_the_tokens_used_not_the_reservations() {
+    let h = start(&group(
+        "round_robin",
+        "      - {provider: openai, model: metered-a, tpm: 2000}",
+    ))
+    .await;
+    let mut used = 0;
+    for _ in 0..10 {
+        let r = chat(&h, "chat", false).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        used += r.json()["usage"]["total_tokens"]
+            .as_u64()
+            .expect("usage.total_tokens");
+    }
+    assert!(used < 1000, "the simulator's replies are short: {used}");
+    let s = deployment_state(&h, "openai/metered-a").await;
+    assert_eq!(s["tpm_used"], used, "{s}");
+    assert_eq!(s["rpm_used"], 10, "{s}");
 }
