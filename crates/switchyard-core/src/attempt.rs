@@ -2,6 +2,8 @@
 //! and for streams read up to the first meaningful event before committing (failover stays
 //! invisible to the client until then).
 
+use std::future::{poll_fn, Future};
+use std::task::Poll;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -124,12 +126,15 @@ pub async fn attempt(
             .classify_error(status, &response.headers, &body));
     }
     if !input.stream {
-        let body = timeout_at(
-            deadlines.total,
-            read_body_capped(response.body, MAX_RESPONSE_BYTES),
-        )
-        .await
-        .map_err(|_| timed_out("total", &provider.config.name))??;
+        // A reply's body usually arrives with its head: read what is there first, and set a
+        // timer (a timer-wheel entry, the runtime handle's refcount) only if more must come.
+        let mut read = std::pin::pin!(read_body_capped(response.body, MAX_RESPONSE_BYTES));
+        let body = match poll_fn(|cx| Poll::Ready(read.as_mut().poll(cx))).await {
+            Poll::Ready(body) => body?,
+            Poll::Pending => timeout_at(deadlines.total, read)
+                .await
+                .map_err(|_| timed_out("total", &provider.config.name))??,
+        };
         return Ok(Started::Complete { body });
     }
     let provided = pipe_slot.is_some();

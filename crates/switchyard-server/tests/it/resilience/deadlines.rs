@@ -128,3 +128,51 @@ async fn the_configured_total_deadline_bounds_all_attempts() {
     assert_eq!(r.status, 504, "{}", r.body);
     assert!(r.elapsed < TOTAL + MARGIN, "gave up after {:?}", r.elapsed);
 }
+
+/// An upstream that answers every request with a `200` head and the first bytes of a longer
+/// body, then goes silent with the connection open.
+async fn stalled_body_upstream() -> std::net::SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !seen.windows(4).any(|w| w == b"\r\n\r\n") || !seen.ends_with(b"}") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => seen.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 400\r\n\r\n{\"id\":\"c1\",";
+                let _ = conn.write_all(head.as_bytes()).await;
+                // Silent until the gateway lets go.
+                let _ = conn.read(&mut buf).await;
+            });
+        }
+    });
+    addr
+}
+
+/// A reply whose head arrives in time but whose body stops halfway is cut at the request's
+/// total deadline (the body's timer is only set when the body is not there with the head).
+#[tokio::test]
+async fn a_body_that_stops_halfway_is_cut_at_the_total_deadline() {
+    let upstream = stalled_body_upstream().await;
+    let yaml = format!(
+        "version: 1\nproviders:\n  - {{ name: slow, kind: openai, base_url: \"http://{upstream}/v1\", api_key: sk-x }}\nmodels:\n  - name: chat\n    timeouts: {{first_byte: 300ms, total: 1s}}\n    retry: {{attempts: 1}}\n    deployments: [slow/gpt-x]\n"
+    );
+    let h = crate::common::start_with(&yaml, Default::default()).await;
+    let r = chat(&h, "chat", false).await;
+    assert_eq!(r.status, 504, "{}", r.body);
+    assert_eq!(r.header("x-switchyard-error"), Some("upstream_timeout"));
+    assert!(
+        r.elapsed >= TOTAL - Duration::from_millis(50) && r.elapsed < TOTAL + MARGIN,
+        "gave up after {:?}",
+        r.elapsed
+    );
+}
