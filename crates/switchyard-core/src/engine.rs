@@ -162,7 +162,7 @@ impl Engine {
                 .first()
                 .map_or(snap.config.timeouts.total, |d| d.cfg.timeouts.total)
         });
-        let began = Instant::now();
+        let began = input.options.received.unwrap_or_else(Instant::now);
         Ok(Begun {
             deadline: began + total,
             began,

@@ -43,6 +43,9 @@ pub struct RequestOptions {
     pub param_policy: Option<ParamPolicy>,
     /// Client tags/metadata for routing rules (`x-switchyard-tags`, `x-switchyard-metadata`).
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// When the gateway had the request: the total deadline counts from here (from the
+    /// engine's start when `None`), and the engine reuses the reading rather than take its own.
+    pub received: Option<tokio::time::Instant>,
 }
 
 /// A chat request.

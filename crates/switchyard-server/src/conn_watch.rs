@@ -102,7 +102,13 @@ impl AsyncRead for CountedStream {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if buf.filled().len() > before {
-            self.activity.reads.fetch_add(1, Ordering::Relaxed);
+            // One writer (this socket's reader, `&mut self`): a load and a store, not an
+            // atomic read-modify-write; the sweeper only compares values.
+            let reads = &self.activity.reads;
+            reads.store(
+                reads.load(Ordering::Relaxed).wrapping_add(1),
+                Ordering::Relaxed,
+            );
             if let Some(busy) = &self.busy_poll {
                 busy.poke();
             }

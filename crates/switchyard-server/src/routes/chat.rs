@@ -33,7 +33,8 @@ where
     async move {
         let result = async {
             let body = read_body(&headers, body, state.body_limit).await?;
-            let opts = options::from_headers(&headers)?;
+            let mut opts = options::from_headers(&headers)?;
+            opts.received = Some(started);
             let input = ChatInput::parse(Ingress::OpenAi, body, opts)?;
             // Not boxed on its own: the edge boxes the whole request's future once, before it is
             // first polled, so nothing moves the engine's large future after that (a box of its

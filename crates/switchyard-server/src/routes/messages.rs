@@ -27,7 +27,8 @@ where
     async move {
         let result = async {
             let body = read_body(&headers, body, state.body_limit).await?;
-            let opts = options::from_headers(&headers)?;
+            let mut opts = options::from_headers(&headers)?;
+            opts.received = Some(started);
             let input = ChatInput::parse(Ingress::Anthropic, body, opts)?;
             if !input.stream {
                 // Validate the whole request up front, as Anthropic does (max_tokens, roles...).
