@@ -105,7 +105,7 @@ pub async fn attempt(
         client: &dep.client,
         url,
         host: dep.host.as_ref(),
-        body: prepared.body.clone(),
+        body: &prepared.body,
         auth: &provider.auth,
         static_headers: provider.adapter.static_headers(),
     };

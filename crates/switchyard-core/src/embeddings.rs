@@ -77,7 +77,7 @@ impl Engine {
                 client: &dep.client,
                 url,
                 host: dep.host.as_ref(),
-                body: upstream_body,
+                body: &upstream_body,
                 auth: &dep.provider.auth,
                 static_headers: adapter.static_headers(),
             };

@@ -260,8 +260,9 @@ pub struct UpstreamCall<'a> {
     pub url: &'a Uri,
     /// The `Host` header for `url` (set on HTTP/1.1 requests), prebuilt.
     pub host: Option<&'a HeaderValue>,
-    /// JSON body.
-    pub body: Bytes,
+    /// JSON body (borrowed: an HTTP/1.1 request writes it from where it is; an HTTP/2 one takes
+    /// a reference-counted clone).
+    pub body: &'a Bytes,
     /// Credential header.
     pub auth: &'a AuthHeader,
     /// Static headers of the dialect.
@@ -312,7 +313,7 @@ impl UpstreamCall<'_> {
                 host: self.host,
                 headers: &fixed[..1 + usize::from(self.auth.0.is_some())],
                 extra: self.static_headers,
-                body: &self.body,
+                body: self.body,
             })
             .await?;
         Ok(UpstreamResponse {
