@@ -552,6 +552,26 @@ mod tests {
         assert_eq!(s.view(t2).breaker, "closed");
     }
 
+    /// A success resets a counted failure even though a pristine breaker is not locked on a
+    /// success: the failure marked it dirty, so the next failure starts a new count.
+    #[tokio::test(start_paused = true)]
+    async fn a_success_clears_a_counted_failure() {
+        let s = DeploymentState::default();
+        let p = policy();
+        let t0 = Instant::now();
+        s.record_failure(ErrorClass::ServerError, None, Duration::ZERO, &p, t0);
+        assert_eq!(s.view(t0).consecutive_failures, 1);
+        s.record_success(Duration::from_millis(10), None);
+        assert_eq!(s.view(t0).consecutive_failures, 0);
+        s.record_failure(ErrorClass::ServerError, None, Duration::ZERO, &p, t0);
+        assert_eq!(
+            s.availability(t0),
+            Availability::Ready,
+            "one failure of two"
+        );
+        assert!(s.try_acquire(t0));
+    }
+
     #[tokio::test(start_paused = true)]
     async fn client_errors_do_not_open_the_breaker() {
         let s = DeploymentState::default();
