@@ -28,19 +28,28 @@ from collections import defaultdict
 CLOCK = "clock_gettime@"
 
 
-def parse(path):
-    names, self_c, incl_c = {}, defaultdict(int), defaultdict(int)
-    cur, after_calls, totals = None, False, None
-    at = 1  # index of the cost on a cost line: after the positions (`instr line` or `line`)
-    ref = re.compile(r"^\((\d+)\)(?:\s+(.*))?$")
+class Names:
+    """Callgrind's compressed names: `(12) name` defines id 12, a later `(12)` refers to it."""
 
-    def fname(v):
-        m = ref.match(v.strip())
+    REF = re.compile(r"^\((\d+)\)(?:\s+(.*))?$")
+
+    def __init__(self):
+        self.names = {}
+
+    def __call__(self, v):
+        m = self.REF.match(v.strip())
         if not m:
             return v.strip()
         if m.group(2):
-            names[m.group(1)] = m.group(2)
-        return names.get(m.group(1), v)
+            self.names[m.group(1)] = m.group(2)
+        return self.names.get(m.group(1), v)
+
+
+def parse(path):
+    self_c, incl_c = defaultdict(int), defaultdict(int)
+    cur, after_calls, totals = None, False, None
+    at = 1  # index of the cost on a cost line: after the positions (`instr line` or `line`)
+    fname = Names()
 
     with open(path, errors="replace") as f:
         for line in f:
@@ -83,19 +92,11 @@ def hidden_costs(path, binary):
     locked = locked_addresses(binary)
     if not locked:
         return None
-    names, per_fn = {}, defaultdict(int)
+    per_fn = defaultdict(int)
     cur, cfn, after_calls, positions = None, None, False, None
     pos = [0, 0]
     clock_calls = 0
-    ref = re.compile(r"^\((\d+)\)(?:\s+(.*))?$")
-
-    def fname(v):
-        m = ref.match(v.strip())
-        if not m:
-            return v.strip()
-        if m.group(2):
-            names[m.group(1)] = m.group(2)
-        return names.get(m.group(1), v)
+    fname = Names()
 
     with open(path, errors="replace") as f:
         for line in f:

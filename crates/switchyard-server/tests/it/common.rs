@@ -131,3 +131,18 @@ pub async fn sse_data(resp: reqwest::Response) -> Vec<String> {
         })
         .collect()
 }
+
+/// For a hand-written upstream: reads a request whose small JSON body follows its head (the
+/// gateway's requests end with `}`) from `conn`; false when the connection ends first.
+pub async fn read_small_request(conn: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::AsyncReadExt;
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !seen.windows(4).any(|w| w == b"\r\n\r\n") || !seen.ends_with(b"}") {
+        match conn.read(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => seen.extend_from_slice(&buf[..n]),
+        }
+    }
+    true
+}

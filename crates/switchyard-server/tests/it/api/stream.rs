@@ -194,7 +194,7 @@ async fn a_large_burst_leaves_in_bounded_frames() {
 /// An upstream that answers every request with `events` (and then `data: [DONE]`) in a single
 /// write, closing the connection after it: the whole reply reaches the gateway in one read.
 async fn one_write_upstream(events: usize) -> std::net::SocketAddr {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
@@ -219,16 +219,9 @@ async fn one_write_upstream(events: usize) -> std::net::SocketAddr {
         while let Ok((mut conn, _)) = listener.accept().await {
             let reply = reply.clone();
             tokio::spawn(async move {
-                let mut seen = Vec::new();
-                let mut buf = [0u8; 4096];
-                // The request's head and its (small) body.
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") || !seen.ends_with(b"}") {
-                    match conn.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
+                if common::read_small_request(&mut conn).await {
+                    let _ = conn.write_all(reply.as_bytes()).await;
                 }
-                let _ = conn.write_all(reply.as_bytes()).await;
             });
         }
     });
