@@ -51,11 +51,11 @@ impl RetryBucket {
 
     /// A first attempt deposits `ratio`.
     pub fn deposit(&self) {
-        let cap = Self::cap_of(&self.policy);
-        let ratio = self.policy.ratio;
         if self.full.load(Ordering::Relaxed) {
             return;
         }
+        let cap = Self::cap_of(&self.policy);
+        let ratio = self.policy.ratio;
         self.with(|t| *t = (*t + ratio).min(cap));
     }
 

@@ -433,12 +433,20 @@ impl DeploymentState {
             || tpm.is_some_and(|l| w.tokens + tokens > l && w.tokens > 0))
     }
 
-    /// Replaces the tokens [`Self::try_admit`] reserved with the real count (nothing to do
-    /// when the deployment has no limit: nothing was reserved).
-    pub fn settle_tokens(&self, rpm: Option<u64>, tpm: Option<u64>, reserved: u64, actual: u64) {
+    /// Replaces the tokens [`Self::try_admit`] reserved with the real count. Nothing to do
+    /// when the deployment has no limit (nothing was reserved), so the reservation is only
+    /// computed where one is set.
+    pub fn settle_tokens(
+        &self,
+        rpm: Option<u64>,
+        tpm: Option<u64>,
+        reserved: impl FnOnce() -> u64,
+        actual: u64,
+    ) {
         if rpm.is_none() && tpm.is_none() {
             return;
         }
+        let reserved = reserved();
         let mut w = lock(&self.window);
         roll(&mut w, Instant::now());
         w.tokens = (w.tokens + actual).saturating_sub(reserved);

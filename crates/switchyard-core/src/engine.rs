@@ -651,7 +651,7 @@ impl Run<'_> {
                         dep.state.settle_tokens(
                             dep.cfg.rpm,
                             dep.cfg.tpm,
-                            reserved_tokens(self.input),
+                            || reserved_tokens(self.input),
                             u.total_tokens,
                         );
                     }

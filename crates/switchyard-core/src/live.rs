@@ -275,7 +275,7 @@ impl LiveStream {
                 self.dep.state.settle_tokens(
                     self.dep.cfg.rpm,
                     self.dep.cfg.tpm,
-                    crate::engine::reserved_tokens(&self.input),
+                    || crate::engine::reserved_tokens(&self.input),
                     u.total_tokens,
                 );
                 tracing::debug!(
