@@ -1240,7 +1240,7 @@ simulator (`switchyard sim`, `taskset -c 1`) and gateway (`switchyard serve --co
 `taskset -c 0`), runs the load profile in `profile.env` directly against the simulator and through the gateway
 (the load driver also on CPU 1), and reads the gateway's CPU time (`/proc/<pid>/stat` utime+stime), RSS
 (`/proc/<pid>/status` VmRSS/VmHWM) and file descriptors (`/proc/<pid>/fd`). Raw results land in
-`bench/results/results.json`; profiles (perf and callgrind top lists) in `bench/profiles/`.
+`bench/results/results.json`; profiles (perf and callgrind top lists, the latter with atomics and clock reads by function) in `bench/profiles/`.
 
 Two figures need the small stdlib-only driver `bench/driver/sydrive.py`, because `oha` reports only whole-response
 latency and keeps issuing requests: time to the first SSE event of a stream, and memory/fds with exactly N streams
