@@ -416,21 +416,25 @@ impl DeploymentState {
         true
     }
 
-    /// Whether admission would succeed, without reserving.
-    pub fn would_admit(
+    /// For ranking, under one lock: whether admission of `tokens` would succeed (without
+    /// reserving), and the share of the RPM/TPM limits used this minute (0..1).
+    pub fn usage_window(
         &self,
         rpm: Option<u64>,
         tpm: Option<u64>,
         tokens: u64,
         now: Instant,
-    ) -> bool {
+    ) -> (bool, f64) {
         if rpm.is_none() && tpm.is_none() {
-            return true;
+            return (true, 0.0);
         }
         let mut w = lock(&self.window);
         roll(&mut w, now);
-        !(rpm.is_some_and(|l| w.requests + 1 > l)
-            || tpm.is_some_and(|l| w.tokens + tokens > l && w.tokens > 0))
+        let within = !(rpm.is_some_and(|l| w.requests + 1 > l)
+            || tpm.is_some_and(|l| w.tokens + tokens > l && w.tokens > 0));
+        let r = rpm.map_or(0.0, |l| w.requests as f64 / l.max(1) as f64);
+        let t = tpm.map_or(0.0, |l| w.tokens as f64 / l.max(1) as f64);
+        (within, r.max(t))
     }
 
     /// Replaces the tokens [`Self::try_admit`] reserved with the real count. Nothing to do
@@ -450,18 +454,6 @@ impl DeploymentState {
         let mut w = lock(&self.window);
         roll(&mut w, Instant::now());
         w.tokens = (w.tokens + actual).saturating_sub(reserved);
-    }
-
-    /// Share of the RPM/TPM limits used this minute (0..1), for usage-aware ranking.
-    pub fn utilization(&self, rpm: Option<u64>, tpm: Option<u64>, now: Instant) -> f64 {
-        if rpm.is_none() && tpm.is_none() {
-            return 0.0;
-        }
-        let mut w = lock(&self.window);
-        roll(&mut w, now);
-        let r = rpm.map_or(0.0, |l| w.requests as f64 / l.max(1) as f64);
-        let t = tpm.map_or(0.0, |l| w.tokens as f64 / l.max(1) as f64);
-        r.max(t)
     }
 
     /// A view for explanations and the admin API.

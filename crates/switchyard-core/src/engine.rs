@@ -436,13 +436,13 @@ impl Run<'_> {
                     .get(idx % usable.len())
                     .map(|(d, _)| d)
                     .filter(|d| d.cfg.id != dep.cfg.id)
-                    .cloned()
+                    .copied()
             } else {
                 None
             };
             let result = match (group.hedge, hedge_with) {
                 (Some(h), Some(second)) => {
-                    Box::pin(self.hedged(group, dep, &second, h.after)).await?
+                    Box::pin(self.hedged(group, dep, second, h.after)).await?
                 }
                 _ => self.one(group, dep, false).await?,
             };

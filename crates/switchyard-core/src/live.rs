@@ -462,7 +462,7 @@ impl LiveStream {
                     && !self.tried.contains(&d.cfg.id)
                     && !out.iter().any(|o| o.cfg.id == d.cfg.id)
                 {
-                    out.push(d);
+                    out.push(Arc::clone(d));
                 }
             }
         };

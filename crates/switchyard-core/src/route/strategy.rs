@@ -62,14 +62,18 @@ pub struct RankInput {
 /// Ranks `group`'s deployments: those due a probe (cooldown over) first, then healthy ones
 /// within limits, each in strategy order; then cooling-down or over-limit ones, which the
 /// attempt loop skips.
-pub fn rank(group: &Group, input: RankInput, now: Instant) -> Vec<(Arc<Deployment>, Scored)> {
+/// The deployments are borrowed from the group: cloning each `Arc` would cost two atomic
+/// read-modify-writes per deployment and request.
+pub fn rank(group: &Group, input: RankInput, now: Instant) -> Vec<(&Arc<Deployment>, Scored)> {
     let mut rng = rand::rng();
     let deps = &group.deployments;
-    let mut scored: Vec<(Arc<Deployment>, Scored)> = deps
+    let mut scored: Vec<(&Arc<Deployment>, Scored)> = deps
         .iter()
         .map(|d| {
             let health = d.state.availability(now);
-            let within = d.state.would_admit(d.cfg.rpm, d.cfg.tpm, input.tokens, now);
+            let (within, utilization) =
+                d.state
+                    .usage_window(d.cfg.rpm, d.cfg.tpm, input.tokens, now);
             let text = |t: &str| {
                 if input.describe {
                     t.to_owned()
@@ -90,11 +94,11 @@ pub fn rank(group: &Group, input: RankInput, now: Instant) -> Vec<(Arc<Deploymen
                 latency_ms: d.state.latency_ms(input.stream),
                 estimated_cost_usd: d.estimate_cost(input.tokens, input.output_tokens),
                 in_flight: d.state.in_flight(),
-                utilization: d.state.utilization(d.cfg.rpm, d.cfg.tpm, now),
+                utilization,
                 within_limits: within,
                 reason: String::new(),
             };
-            (Arc::clone(d), s)
+            (d, s)
         })
         .collect();
 
