@@ -146,3 +146,15 @@ pub async fn read_small_request(conn: &mut tokio::net::TcpStream) -> bool {
     }
     true
 }
+
+/// `GET /admin/v1/deployments`: every deployment with its live state.
+pub async fn admin_deployments(h: &Harness) -> serde_json::Value {
+    h.client
+        .get(h.url("/admin/v1/deployments"))
+        .send()
+        .await
+        .expect("admin request")
+        .json()
+        .await
+        .expect("admin json")
+}

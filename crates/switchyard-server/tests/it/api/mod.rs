@@ -347,15 +347,7 @@ models:
 
 /// Requests in flight at the deployment of the configured group `chat`, from the admin API.
 pub(crate) async fn in_flight(h: &Harness) -> u64 {
-    let v: Value = h
-        .client
-        .get(h.url("/admin/v1/deployments"))
-        .send()
-        .await
-        .expect("admin")
-        .json()
-        .await
-        .expect("json");
+    let v = crate::common::admin_deployments(h).await;
     let d = v["deployments"]
         .as_array()
         .and_then(|a| a.iter().find(|d| d["group"] == "chat"))

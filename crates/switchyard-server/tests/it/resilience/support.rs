@@ -150,15 +150,7 @@ pub(crate) fn status(code: u16) -> Fault {
 
 /// `GET /admin/v1/deployments`: the live state of `deployment` (by id).
 pub(crate) async fn deployment_state(h: &Harness, deployment: &str) -> Value {
-    let v: Value = h
-        .client
-        .get(h.url("/admin/v1/deployments"))
-        .send()
-        .await
-        .expect("admin request")
-        .json()
-        .await
-        .expect("admin json");
+    let v = crate::common::admin_deployments(h).await;
     v["deployments"]
         .as_array()
         .expect("deployments array")
