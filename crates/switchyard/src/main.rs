@@ -2,6 +2,7 @@
 
 mod cli;
 mod demo;
+mod host;
 mod output;
 mod serve;
 mod telemetry;

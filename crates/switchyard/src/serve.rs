@@ -51,6 +51,9 @@ pub(crate) async fn serve(
         }
         tracing::warn!("no master key set: serving loopback only, without authentication");
     }
+    if let Some(hint) = crate::host::idle_hint(config.server.busy_poll.is_some()) {
+        tracing::info!("{hint}");
+    }
     let providers: Vec<String> = config.providers.iter().map(|p| p.name.clone()).collect();
     let models = config.models.len();
     let engine = switchyard_core::Engine::new(config).map_err(|e| anyhow::anyhow!(e))?;
