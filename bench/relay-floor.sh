@@ -25,6 +25,11 @@
 #                                   figure), ROUNDS times (default 3); with BIN2=path a second
 #                                   switchyard build runs beside the first (port 15001), so that
 #                                   two builds are compared in one run
+#   HALT_POLL_NS=200000 bench/relay-floor.sh [mode]
+#                                   any mode with the guest kernel's halt polling set to that
+#                                   window (Linux's default is 200000; this harness's VM boots
+#                                   with 0) for the run and put back afterwards (root, and the
+#                                   haltpoll cpuidle driver of a KVM guest)
 #   SIM_ARGS=--minimal bench/relay-floor.sh --cpu
 #                                   the same over the minimal mock (`switchyard sim --minimal`,
 #                                   one canned reply, nothing parsed): the issue's own setup, in
@@ -63,8 +68,17 @@ sed 's/{{MODEL}}/bench/' bench/bodies/chat-stream-50-directive.json > /tmp/relay
 sed 's/${BENCH_SIM:-127.0.0.1:14010}/127.0.0.1:15010/g' bench/scenarios/chat-c1/gateway.yaml > /tmp/relay-gw.yaml
 
 PIDS=()
-cleanup() { kill "${PIDS[@]}" 2>/dev/null || true; }
+HALT_POLL=/sys/module/haltpoll/parameters/guest_halt_poll_ns
+HALT_POLL_WAS=
+cleanup() {
+    kill "${PIDS[@]}" 2>/dev/null || true
+    [[ -z "$HALT_POLL_WAS" ]] || echo "$HALT_POLL_WAS" > "$HALT_POLL"
+}
 trap cleanup EXIT
+if [[ -n "${HALT_POLL_NS:-}" ]]; then
+    HALT_POLL_WAS=$(cat "$HALT_POLL")
+    echo "$HALT_POLL_NS" > "$HALT_POLL"
+fi
 if [[ $AWAKE == 1 ]]; then
     taskset -c 0 nice -n 19 sh -c 'while :; do :; done' & PIDS+=($!)
     taskset -c 1 nice -n 19 sh -c 'while :; do :; done' & PIDS+=($!)
@@ -187,7 +201,7 @@ print('| $1 | %.0f/s | %.1f µs | %.1f µs | %.1f µs | %.2f ms / %.2f ms | %.2f
 }
 
 if [[ $CPU_ONLY == 1 ]]; then
-    echo "CPU per request at c=64, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD), ${ROUNDS:-5} rounds alternating${SIM_ARGS:+, simulator \`sim $SIM_ARGS\`}"
+    echo "CPU per request at c=64, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD), ${ROUNDS:-5} rounds alternating${SIM_ARGS:+, simulator \`sim $SIM_ARGS\`}, guest_halt_poll_ns=$(cat "$HALT_POLL" 2>/dev/null || echo n/a)"
     echo
     echo "| path (c=64) | req/s | CPU per request | user | kernel | latency p50 / p99 | steal |"
     echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -202,7 +216,7 @@ if [[ $CPU_ONLY == 1 ]]; then
 fi
 
 if [[ $STREAMS_ONLY == 1 ]]; then
-    echo "Time to the first stream event, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD), ${ROUNDS:-3} rounds${BIN2:+; switchyard = $BIN, switchyard 2 = $BIN2}"
+    echo "Time to the first stream event, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD), ${ROUNDS:-3} rounds${BIN2:+; switchyard = $BIN, switchyard 2 = $BIN2}, guest_halt_poll_ns=$(cat "$HALT_POLL" 2>/dev/null || echo n/a)"
     echo
     echo "| path (stream, time to first event) | p50 | p99 |"
     echo "| --- | ---: | ---: |"
@@ -223,7 +237,7 @@ if [[ $STREAMS_ONLY == 1 ]]; then
     exit 0
 fi
 
-echo "Relay floor, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD)$([[ $AWAKE == 1 ]] && echo ', CPUs kept awake (nice-19 busy loop on each)')"
+echo "Relay floor, $(date -u '+%Y-%m-%d %H:%M UTC'), commit $(git rev-parse --short=12 HEAD)$([[ $AWAKE == 1 ]] && echo ', CPUs kept awake (nice-19 busy loop on each)'), guest_halt_poll_ns=$(cat "$HALT_POLL" 2>/dev/null || echo n/a)"
 echo
 echo "| path (c=1) | req/s | p50 | p99 |"
 echo "| --- | ---: | ---: | ---: |"
