@@ -135,6 +135,10 @@ def idle_policy():
     return driver + (f", guest_halt_poll_ns={ns}" if ns is not None else "")
 
 
+class Skip(Exception):
+    """A scenario this machine cannot run (reported as skipped, not as failed)."""
+
+
 class HaltPoll:
     """Sets the guest's halt-poll window for one scenario (GUEST_HALT_POLL_NS in its profile) and
     puts the value found back afterwards, also when the scenario fails. Needs root and the haltpoll
@@ -151,7 +155,7 @@ class HaltPoll:
                 f.write(self.ns)
         except OSError as e:
             self.old = None
-            raise RuntimeError(f"not run: setting {HALT_POLL} needs root and Linux's haltpoll cpuidle driver ({e})") from e
+            raise Skip(f"setting {HALT_POLL} needs root and Linux's haltpoll cpuidle driver ({e})") from e
         log(f"  guest_halt_poll_ns {self.old} -> {self.ns}")
         return self
 
@@ -1376,6 +1380,9 @@ def main():
                     results[n] = KINDS[prof.get("KIND", "oha")](args, Loader(args), n, sdir, prof)
             else:
                 results[n] = KINDS[prof.get("KIND", "oha")](args, Loader(args), n, sdir, prof)
+        except Skip as e:
+            log(f"scenario {n} skipped: {e}")
+            results[n] = {"kind": "skipped", "title": prof.get("TITLE", n), "reason": str(e)}
         except Exception as e:  # noqa: BLE001 - one failing scenario must not lose the others
             log(f"scenario {n} FAILED: {e}")
             for p in list(LIVE):
@@ -1389,6 +1396,9 @@ def main():
     failed = [f"- `{n}` failed: {r['error']}" for n, r in results.items() if r.get("kind") == "failed"]
     if failed:
         report += "\n### Failed scenarios\n\n" + "\n".join(failed) + "\n"
+    skipped = [f"- `{n}`: {r['reason']}" for n, r in results.items() if r.get("kind") == "skipped"]
+    if skipped:
+        report += "\n### Scenarios not run on this machine\n\n" + "\n".join(skipped) + "\n"
     with open(os.path.join(WORK, "commands.txt"), "w") as f:
         f.write("\n".join(f"[{sc}] {c}" for sc, c in COMMANDS) + "\n")
     with open(os.path.join(WORK, "report.md"), "w") as f:
