@@ -11,6 +11,7 @@ is run direct-to-simulator and through the gateway in the same run.
 """
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -142,7 +143,7 @@ class Skip(Exception):
 class HaltPoll:
     """Sets the guest's halt-poll window for one scenario (GUEST_HALT_POLL_NS in its profile) and
     puts the value found back afterwards, also when the scenario fails. Needs root and the haltpoll
-    driver; raises OSError otherwise, and the scenario is reported as not run."""
+    driver; raises Skip otherwise, and the scenario is reported as not run."""
 
     def __init__(self, ns):
         self.ns, self.old = ns, None
@@ -1375,10 +1376,8 @@ def main():
         CURRENT["scenario"] = n
         t0 = time.time()
         try:
-            if prof.get("GUEST_HALT_POLL_NS"):
-                with HaltPoll(prof["GUEST_HALT_POLL_NS"]):
-                    results[n] = KINDS[prof.get("KIND", "oha")](args, Loader(args), n, sdir, prof)
-            else:
+            ns = prof.get("GUEST_HALT_POLL_NS")
+            with HaltPoll(ns) if ns else contextlib.nullcontext():
                 results[n] = KINDS[prof.get("KIND", "oha")](args, Loader(args), n, sdir, prof)
         except Skip as e:
             log(f"scenario {n} skipped: {e}")

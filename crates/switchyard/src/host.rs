@@ -6,14 +6,12 @@
 //! is most of the latency any proxy adds (docs/benchmarks.md, "The guest kernel's halt
 //! polling"). The gateway cannot change it; the operator can, so it is logged with the fix.
 
-use std::path::Path;
-
 const CPUIDLE_DRIVER: &str = "/sys/devices/system/cpu/cpuidle/current_driver";
 const HALT_POLL_NS: &str = "/sys/module/haltpoll/parameters/guest_halt_poll_ns";
 
 /// The hint for this machine, if any, read from sysfs.
 pub(crate) fn idle_hint(busy_poll: bool) -> Option<String> {
-    let read = |p: &str| std::fs::read_to_string(Path::new(p)).ok();
+    let read = |p: &str| std::fs::read_to_string(p).ok();
     hint_for(
         read(CPUIDLE_DRIVER).as_deref(),
         read(HALT_POLL_NS).as_deref(),
