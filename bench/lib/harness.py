@@ -1312,6 +1312,9 @@ simulator (`switchyard sim`, `taskset -c 1`) and gateway (`switchyard serve --co
 (the load driver also on CPU 1), and reads the gateway's CPU time (`/proc/<pid>/stat` utime+stime), RSS
 (`/proc/<pid>/status` VmRSS/VmHWM) and file descriptors (`/proc/<pid>/fd`). Raw results land in
 `bench/results/results.json`; profiles (perf and callgrind top lists, the latter with atomics and clock reads by function) in `bench/profiles/`.
+Scenarios whose `profile.env` sets `GUEST_HALT_POLL_NS` (`chat-c1-halt-poll`, `stream-50-halt-poll`) set the guest
+kernel's halt-poll window (`/sys/module/haltpoll/parameters/guest_halt_poll_ns`) for their own duration and put the
+value found back; without root or on a machine without the `haltpoll` cpuidle driver they are listed as not run.
 
 Two figures need the small stdlib-only driver `bench/driver/sydrive.py`, because `oha` reports only whole-response
 latency and keeps issuing requests: time to the first SSE event of a stream, and memory/fds with exactly N streams
