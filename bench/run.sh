@@ -5,7 +5,7 @@
 #
 #   bench/run.sh [--quick] [--with-litellm] [--with-proxies] [--only a,b] [--no-build] [--no-profile] [--pgo]
 #
-# --with-proxies also runs HAProxy (HTTP mode) and nginx in the gateway's place at c=1 and c=64
+# --with-proxies also runs a byte relay (HAProxy TCP mode), HAProxy (HTTP mode) and nginx in the gateway's place at c=1 and c=64
 # (Debian's packages, installed if missing), and the targets table shows their figures beside
 # the gateway's: what any HTTP proxy pays on the same machine in the same run.
 #

@@ -42,6 +42,7 @@ GW_ADDR = os.environ.get("BENCH_GATEWAY_ADDR", "127.0.0.1:14000")
 PEER_ADDR = os.environ.get("BENCH_PEER_ADDR", "127.0.0.1:14002")
 HAPROXY_ADDR = os.environ.get("BENCH_HAPROXY_ADDR", "127.0.0.1:14003")
 NGINX_ADDR = os.environ.get("BENCH_NGINX_ADDR", "127.0.0.1:14004")
+RELAY_ADDR = os.environ.get("BENCH_RELAY_ADDR", "127.0.0.1:14005")
 
 COMMANDS = []  # every command run, in order, for the report
 CURRENT = {"scenario": ""}
@@ -809,10 +810,23 @@ def litellm_run(args, loader, prof, body_d, c):
 
 # ---------------------------------------------------------------- HTTP proxies as peers
 
+# The peers measured in the gateway's place (--with-proxies): key, label in the tables, short label.
+PEERS = (("relay", "byte relay (HAProxy, TCP mode)", "byte relay"), ("haproxy", "HAProxy (HTTP mode)", "HAProxy HTTP"),
+         ("nginx", "nginx", "nginx"))
+
+
 def proxy_argv(which):
-    """HAProxy in HTTP mode or nginx, one thread / one worker, pinned where the gateway sits,
-    forwarding to the simulator over keep-alive connections (config written to bench/results/)."""
+    """HAProxy in TCP mode (a byte relay: no HTTP parsed, one client connection per upstream
+    connection) or in HTTP mode, or nginx; one thread / one worker, pinned where the gateway
+    sits, forwarding to the simulator over keep-alive connections (config in bench/results/)."""
     sim_host, sim_port = SIM_ADDR.rsplit(":", 1)
+    if which == "relay":
+        cfg = os.path.join(WORK, "haproxy-tcp.cfg")
+        with open(cfg, "w") as f:
+            f.write("global\n    nbthread 1\n    maxconn 4000\ndefaults\n    mode tcp\n    timeout connect 5s\n"
+                    "    timeout client 60s\n    timeout server 60s\n"
+                    f"listen relay\n    bind {RELAY_ADDR}\n    server sim {SIM_ADDR}\n")
+        return ["taskset", "-c", GW_CPU, "haproxy", "-f", cfg, "-db"], RELAY_ADDR
     if which == "haproxy":
         cfg = os.path.join(WORK, "haproxy.cfg")
         with open(cfg, "w") as f:
@@ -838,8 +852,9 @@ def proxy_argv(which):
 
 
 def proxies_run(args, loader, prof, body_d, c):
-    """HAProxy (HTTP mode) and nginx in the gateway's place, with direct measured once more in
-    the same stretch: what the leanest HTTP proxies pay on this machine, beside the gateway."""
+    """A byte relay, HAProxy (HTTP mode) and nginx in the gateway's place, with direct measured
+    once more in the same stretch: what any proxy and the leanest HTTP proxies pay on this
+    machine, beside the gateway."""
     out = {}
     missing = [t for t in ("haproxy", "nginx") if not shutil.which(t)]
     if missing:
@@ -851,7 +866,7 @@ def proxies_run(args, loader, prof, body_d, c):
         log(f"  proxies: direct c={c}")
         out["direct"] = measure(loader, f"http://{SIM_ADDR}{url_path}", body_d, hd, c, args.duration, args.warmup,
                                 {"sim": stack.sim.pid})
-        for which in ("haproxy", "nginx"):
+        for which, _, _ in PEERS:
             argv, addr = proxy_argv(which)
             wait_port_free(addr)
             peer = Proc(which, argv)
@@ -1054,18 +1069,21 @@ def build_report(args, info, results, started_load):
     prox = [(n, r["proxies"]) for n, r in chat if "proxies" in r]
     if prox:
         w("#### HTTP proxies in the gateway's place, same simulator, same loads\n")
-        w("HAProxy in HTTP mode (one thread, `http-reuse always`) and nginx (one worker, upstream keep-alive, "
+        w("HAProxy in TCP mode (a byte relay: nothing parsed, one upstream connection per client connection), "
+          "HAProxy in HTTP mode (one thread, `http-reuse always`) and nginx (one worker, upstream keep-alive, "
           "`proxy_buffering off`), pinned where the gateway sits, right after the gateway's measurement, with direct "
-          "measured again beside them. They parse and forward HTTP/1.1 and nothing more: what any HTTP proxy "
-          "pays on this machine.\n")
+          "measured again beside them. The relay is what any proxy pays on this machine (two loopback hops, the "
+          "wake-ups); the HTTP proxies parse and forward HTTP/1.1 and nothing more.\n")
         w("| scenario | proxy | direct req/s | proxy req/s | ratio | added p50 | added p99 | proxy CPU/req | proxy RSS | other load; steal (d/p) |")
         w("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for n, p in prox:
             if "skipped" in p:
                 w(f"| {n} | {p['skipped']} | | | | | | | | |")
                 continue
-            for which, lab in (("haproxy", "HAProxy (HTTP mode)"), ("nginx", "nginx")):
+            for which, lab, _ in PEERS:
                 q = p.get(which, {})
+                if not q and which == "relay":
+                    continue  # runs from before the relay was measured
                 if "skipped" in q or not q:
                     w(f"| {n} | {lab}: {q.get('skipped', 'not run')} | | | | | | | | |")
                     continue
@@ -1175,9 +1193,9 @@ def hold_cpu_str(r):
 
 
 def beside(T, res, fig):
-    """Appends to the last target's gap what HAProxy and nginx measured in the same run."""
+    """Appends to the last target's gap what the byte relay, HAProxy and nginx measured in the same run."""
     p = (res or {}).get("proxies") or {}
-    shown = [f"{lab} {fig(p[k])}" for k, lab in (("haproxy", "HAProxy HTTP"), ("nginx", "nginx"))
+    shown = [f"{lab} {fig(p[k])}" for k, _, lab in PEERS
              if isinstance(p.get(k), dict) and "run" in p[k]]
     if shown:
         gap = T[-1]["gap"]
@@ -1301,7 +1319,7 @@ HOW_TO_RERUN = """## How to rerun
 bench/run.sh                  # full run (~10 min on 2 cores), rewrites "Latest results" below
 bench/run.sh --quick          # ~3 min subset with short durations, report in bench/results/report.md only
 bench/run.sh --with-litellm   # also installs LiteLLM's proxy into bench/.venv-litellm and runs the chat scenarios against it
-bench/run.sh --with-proxies   # also HAProxy (HTTP mode) and nginx in the gateway's place at c=1 and c=64, beside the targets
+bench/run.sh --with-proxies   # also a byte relay (HAProxy TCP mode), HAProxy (HTTP mode) and nginx in the gateway's place at c=1 and c=64, beside the targets
 bench/run.sh --only chat-c1,stream-50   # selected scenarios (report in bench/results/report.md)
 ```
 
