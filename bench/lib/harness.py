@@ -820,20 +820,18 @@ def proxy_argv(which):
     connection) or in HTTP mode, or nginx; one thread / one worker, pinned where the gateway
     sits, forwarding to the simulator over keep-alive connections (config in bench/results/)."""
     sim_host, sim_port = SIM_ADDR.rsplit(":", 1)
-    if which == "relay":
-        cfg = os.path.join(WORK, "haproxy-tcp.cfg")
+    if which in ("relay", "haproxy"):
+        # One thread; TCP mode relays bytes, HTTP mode parses and reuses idle upstream connections.
+        http = which == "haproxy"
+        addr = HAPROXY_ADDR if http else RELAY_ADDR
+        cfg = os.path.join(WORK, "haproxy.cfg" if http else "haproxy-tcp.cfg")
         with open(cfg, "w") as f:
-            f.write("global\n    nbthread 1\n    maxconn 4000\ndefaults\n    mode tcp\n    timeout connect 5s\n"
-                    "    timeout client 60s\n    timeout server 60s\n"
-                    f"listen relay\n    bind {RELAY_ADDR}\n    server sim {SIM_ADDR}\n")
-        return ["taskset", "-c", GW_CPU, "haproxy", "-f", cfg, "-db"], RELAY_ADDR
-    if which == "haproxy":
-        cfg = os.path.join(WORK, "haproxy.cfg")
-        with open(cfg, "w") as f:
-            f.write("global\n    nbthread 1\n    maxconn 4000\ndefaults\n    mode http\n    timeout connect 5s\n"
-                    "    timeout client 60s\n    timeout server 60s\n    timeout http-keep-alive 60s\n"
-                    f"listen http\n    bind {HAPROXY_ADDR}\n    http-reuse always\n    server sim {SIM_ADDR}\n")
-        return ["taskset", "-c", GW_CPU, "haproxy", "-f", cfg, "-db"], HAPROXY_ADDR
+            f.write(f"global\n    nbthread 1\n    maxconn 4000\ndefaults\n    mode {'http' if http else 'tcp'}\n"
+                    "    timeout connect 5s\n    timeout client 60s\n    timeout server 60s\n"
+                    + ("    timeout http-keep-alive 60s\n" if http else "")
+                    + f"listen {which}\n    bind {addr}\n" + ("    http-reuse always\n" if http else "")
+                    + f"    server sim {SIM_ADDR}\n")
+        return ["taskset", "-c", GW_CPU, "haproxy", "-f", cfg, "-db"], addr
     prefix = os.path.join(WORK, "nginx")
     os.makedirs(prefix, exist_ok=True)
     cfg = os.path.join(prefix, "nginx.conf")
